@@ -1,0 +1,177 @@
+"""`writer-service serve | migrate | admin ...`: the service's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from writer_service.config import Settings
+from writer_service.db.database import Database
+from writer_service.domain.errors import DomainError
+from writer_service.services import accounts
+
+
+def configure_logging(settings: Settings) -> None:
+    """One log format for every command."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database schema to the latest revision."""
+    from writer_service.db.migrate import upgrade
+
+    upgrade(settings.resolved_database_url())
+
+
+def migrate_if_embedded(settings: Settings) -> None:
+    """The embedded SQLite database migrates itself; a shared one is migrated on purpose."""
+    if settings.auto_migrate and settings.is_embedded_database():
+        migrate(settings)
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    from writer_service.api.server import serve
+
+    migrate_if_embedded(settings)
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    migrate(settings)
+    print(json.dumps({"migrated": True}))
+    return 0
+
+
+def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    migrate_if_embedded(settings)
+    action: Callable[[Database, argparse.Namespace], Awaitable[dict[str, Any]]] = args.admin_action
+
+    async def run() -> dict[str, Any]:
+        db = Database.from_url(settings.resolved_database_url(), pool_size=2)
+        try:
+            return await action(db, args)
+        finally:
+            await db.close()
+
+    try:
+        result = asyncio.run(run())
+    except DomainError as error:
+        print(json.dumps({"error": error.reason, "message": error.message}), file=sys.stderr)
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+async def _bootstrap(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    made = await accounts.bootstrap(db, name=args.name, credits_amount=args.credits, email=args.email)
+    return asdict(made)
+
+
+async def _create_account(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    account = await accounts.create_account(db, name=args.name, credits_amount=args.credits)
+    return {"account_id": account.id, "name": account.name, "slug": account.slug, "credits": args.credits}
+
+
+async def _create_site(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    site = await accounts.create_site(db, account_id=args.account_id, name=args.name, domain=args.domain)
+    return {"site_id": site.id, "account_id": site.account_id, "name": site.name, "domain": site.domain}
+
+
+async def _create_sector(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    sector = await accounts.create_sector(db, site_id=args.site_id, name=args.name)
+    return {"sector_id": sector.id, "site_id": sector.site_id, "account_id": sector.account_id,
+            "name": sector.name, "slug": sector.slug}
+
+
+async def _create_user(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    user = await accounts.create_user(db, email=args.email, role=args.role, account_id=args.account_id,
+                                      name=args.name, active_site_id=args.active_site_id)
+    return {"user_id": user.id, "email": user.email, "role": user.role, "account_id": user.account_id}
+
+
+async def _create_api_key(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    key = await accounts.create_api_key(db, user_id=args.user_id, name=args.name)
+    return {"user_id": args.user_id, "api_key": key}
+
+
+async def _add_credits(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    balance = await accounts.add_credits(db, account_id=args.account_id, amount=args.amount,
+                                         description=args.description)
+    return {"account_id": args.account_id, "credits": balance}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="writer-service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the gRPC server").set_defaults(run=_serve)
+    commands.add_parser("migrate", help="migrate the database to the latest schema").set_defaults(run=_migrate)
+
+    admin = commands.add_parser("admin", help="provision accounts, sites, sectors, users, keys, credits")
+    admin.set_defaults(run=_admin)
+    actions = admin.add_subparsers(dest="admin_command", required=True)
+
+    p = actions.add_parser("bootstrap", help="account + site + sector + owner + API key, as one JSON object")
+    p.add_argument("--name", required=True)
+    p.add_argument("--credits", type=int, default=0)
+    p.add_argument("--email")
+    p.set_defaults(admin_action=_bootstrap)
+
+    p = actions.add_parser("create-account", help="a new account with an initial credit grant")
+    p.add_argument("--name", required=True)
+    p.add_argument("--credits", type=int, default=0)
+    p.set_defaults(admin_action=_create_account)
+
+    p = actions.add_parser("create-site", help="a new site of an account")
+    p.add_argument("--account-id", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--domain")
+    p.set_defaults(admin_action=_create_site)
+
+    p = actions.add_parser("create-sector", help="a new sector of a site")
+    p.add_argument("--site-id", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(admin_action=_create_sector)
+
+    p = actions.add_parser("create-user", help="a new user with a role")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True, choices=["owner", "editor", "viewer", "admin", "developer", "system"])
+    p.add_argument("--account-id", type=int)
+    p.add_argument("--active-site-id", type=int)
+    p.add_argument("--name", default="")
+    p.set_defaults(admin_action=_create_user)
+
+    p = actions.add_parser("create-api-key", help="a new API key for a user (shown once)")
+    p.add_argument("--user-id", type=int, required=True)
+    p.add_argument("--name", default="")
+    p.set_defaults(admin_action=_create_api_key)
+
+    p = actions.add_parser("add-credits", help="grant credits to an account")
+    p.add_argument("--account-id", type=int, required=True)
+    p.add_argument("--amount", type=int, required=True)
+    p.add_argument("--description", default="")
+    p.set_defaults(admin_action=_add_credits)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `writer-service` command."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings)
+    return int(args.run(settings, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The Database handle: one engine, one session factory, one transaction per use case."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from writer_service.db.engine import create_engine_async, make_session_factory
+
+
+class Database:
+    """Owns the async engine; services open their transaction through `transaction()`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = make_session_factory(engine)
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        """A Database on this URL (sync or async form; the async driver is picked)."""
+        return cls(create_engine_async(url, pool_size=pool_size))
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed when the block ends, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads; it holds a transaction only while it runs statements."""
+        async with self.sessions() as session:
+            yield session
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
