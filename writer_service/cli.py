@@ -14,6 +14,7 @@ from typing import Any
 from writer_service.config import Settings
 from writer_service.db.database import Database
 from writer_service.domain.errors import DomainError
+from writer_service.domain.vocabulary import USER_ROLES
 from writer_service.services import accounts
 
 
@@ -146,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = actions.add_parser("create-user", help="a new user with a role")
     p.add_argument("--email", required=True)
-    p.add_argument("--role", required=True, choices=["owner", "editor", "viewer", "admin", "developer", "system"])
+    p.add_argument("--role", required=True, choices=USER_ROLES)
     p.add_argument("--account-id", type=int)
     p.add_argument("--active-site-id", type=int)
     p.add_argument("--name", default="")

@@ -1,10 +1,27 @@
-"""Shared proto <-> Python conversions used by every servicer."""
+"""Shared proto <-> Python conversions used by every servicer.
+
+Fields are copied by name: a resource message's field takes the model attribute of the same name.
+Enums map to the lowercase strings the database stores (TASK_STATUS_QUEUED <-> "queued").
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
 
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from writer_service.domain.changes import etag_of
+from writer_service.domain.errors import InvalidArgument
+from writer_service.services.listing import ListQuery
+
+P = TypeVar("P", bound=Message)
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:
@@ -14,3 +31,119 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+@cache
+def _enum_prefix(enum: EnumDescriptor) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])|(?<=[a-z0-9])(?=[A-Z])", "_", enum.name).upper() + "_"
+
+
+def enum_to_db(enum: EnumDescriptor, number: int) -> str | None:
+    """The database string of an enum value; None for UNSPECIFIED."""
+    if number == 0:
+        return None
+    value = enum.values_by_number.get(number)
+    if value is None:
+        raise InvalidArgument.of(enum.name, f"unknown value {number}")
+    return value.name.removeprefix(_enum_prefix(enum)).lower()
+
+
+def db_to_enum(enum: EnumDescriptor, text: str | None) -> int:
+    """The enum number of a database string (UNSPECIFIED for None or unknown)."""
+    if not text:
+        return 0
+    value = enum.values_by_name.get(_enum_prefix(enum) + str(text).upper())
+    return value.number if value is not None else 0
+
+
+def _to_field(field: FieldDescriptor, value: Any) -> Any:
+    if field.message_type is not None:
+        full = field.message_type.full_name
+        if full == "google.protobuf.Timestamp":
+            return timestamp(value)
+        if full == "google.protobuf.Struct":
+            struct = struct_pb2.Struct()
+            struct.update(value or {})
+            return struct
+        return value
+    if field.enum_type is not None:
+        if field.is_repeated:
+            return [db_to_enum(field.enum_type, v) for v in value]
+        return db_to_enum(field.enum_type, value)
+    return value
+
+
+def to_proto(message_class: type[P], row: Any, **extra: Any) -> P:
+    """A resource message from a model row: same-named attributes, `etag` from `version`, plus extras."""
+    descriptor: Descriptor = message_class.DESCRIPTOR
+    message = message_class()
+    for field in descriptor.fields:
+        if field.name in extra:
+            value = extra[field.name]
+        elif field.name == "etag" and hasattr(row, "version"):
+            value = etag_of(row.version)
+        elif hasattr(row, field.name):
+            value = getattr(row, field.name)
+        else:
+            continue
+        if value is None:
+            continue
+        converted = _to_field(field, value)
+        if converted is None:
+            continue
+        if field.is_repeated:
+            getattr(message, field.name).extend(converted)
+        elif field.message_type is not None:
+            getattr(message, field.name).CopyFrom(converted)
+        else:
+            setattr(message, field.name, converted)
+    return message
+
+
+def from_proto(message: Message, names: Iterable[str]) -> dict[str, Any]:
+    """Plain values of the named fields of a message: enums as database strings (None when
+    UNSPECIFIED), Struct as dict, Timestamp as datetime, repeated as list."""
+    fields = message.DESCRIPTOR.fields_by_name
+    out: dict[str, Any] = {}
+    for name in names:
+        field = fields.get(name)
+        if field is None:
+            raise InvalidArgument.of(name, "unknown field")
+        value = getattr(message, name)
+        if field.message_type is not None:
+            full = field.message_type.full_name
+            if full == "google.protobuf.Struct":
+                out[name] = json_format.MessageToDict(value) if message.HasField(name) else {}
+            elif full == "google.protobuf.Timestamp":
+                out[name] = value.ToDatetime().astimezone() if message.HasField(name) else None
+            else:
+                out[name] = value
+        elif field.enum_type is not None:
+            out[name] = (
+                [enum_to_db(field.enum_type, v) for v in value]
+                if field.is_repeated else enum_to_db(field.enum_type, value)
+            )
+        elif field.is_repeated:
+            out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+def list_query(request: Any) -> ListQuery:
+    """The List parameters of any List request."""
+    return ListQuery(
+        page_size=request.page_size,
+        page_token=request.page_token,
+        order_by=request.order_by,
+        filter=request.filter,
+        search=getattr(request, "search", ""),
+        show_deleted=getattr(request, "show_deleted", False),
+        site_id=getattr(request, "site_id", 0),
+        sector_id=getattr(request, "sector_id", 0),
+    )
+
+
+def present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that were set: drop None (UNSPECIFIED enums, unset messages)."""
+    return {k: v for k, v in values.items() if v is not None}

@@ -1,7 +1,8 @@
 """Which servicer serves each service of the contract.
 
-Every service in the protos is registered: those with an implementation here get it, the others
-get the generated base servicer, whose methods the error interceptor answers as UNIMPLEMENTED.
+Every service in the protos is registered. `FooService` of `foo.proto`'s sibling module
+`writer_service.api.<module>` is served by its class `FooServicer(runtime)`; a service without one
+gets the generated base servicer, whose methods the error interceptor answers as UNIMPLEMENTED.
 """
 
 from __future__ import annotations
@@ -18,10 +19,22 @@ PROTO_MODULES = ("tasks", "content", "images", "taxonomy", "planner", "jobs", "a
 
 
 def implementations() -> dict[str, type[Any]]:
-    """Service name -> servicer class taking the Runtime."""
-    from writer_service.api.billing import BillingServicer
-
-    return {"BillingService": BillingServicer}
+    """Service name -> servicer class taking the Runtime, found by the naming convention."""
+    found: dict[str, type[Any]] = {}
+    for module in PROTO_MODULES:
+        name = f"writer_service.api.{module}"
+        try:
+            servicers = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name != name:
+                raise
+            continue
+        messages = importlib.import_module(f"igny8.writer.v1.{module}_pb2")
+        for service in messages.DESCRIPTOR.services_by_name:
+            servicer_class = getattr(servicers, service.removesuffix("Service") + "Servicer", None)
+            if servicer_class is not None:
+                found[service] = servicer_class
+    return found
 
 
 def register_services(server: grpc.aio.Server, runtime: Runtime) -> list[str]:

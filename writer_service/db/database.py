@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from writer_service.db.engine import create_engine_async, make_session_factory
+from writer_service.domain.errors import Aborted
 
 
 class Database:
@@ -29,9 +31,16 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed when the block ends, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session in one transaction: committed when the block ends, rolled back on error.
+
+        A versioned row changed by a concurrent transaction meanwhile is ABORTED, as a stale etag is.
+        """
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except StaleDataError:
+            raise Aborted(message="the resource was changed concurrently: read it again and retry",
+                          reason="CONCURRENT_UPDATE") from None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -12,9 +12,9 @@ from writer_service.db.database import Database
 from writer_service.db.models import Account, ApiKey, Sector, Site, User
 from writer_service.domain.errors import AlreadyExists, InvalidArgument, NotFound
 from writer_service.domain.slugs import slugify
+from writer_service.domain.vocabulary import ACCOUNT_ROLES, PLATFORM_ROLES, USER_ROLES
 from writer_service.services import credits
 from writer_service.tenancy.auth import hash_api_key, new_api_key
-from writer_service.tenancy.context import ACCOUNT_ROLES, PLATFORM_ROLES, ROLES
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ async def _add_sector(session: AsyncSession, *, site_id: int, name: str) -> Sect
 async def _add_user(
     session: AsyncSession, *, email: str, role: str, account_id: int | None, name: str, active_site_id: int | None
 ) -> User:
-    if role not in ROLES:
-        raise InvalidArgument.of("role", f"must be one of {', '.join(ROLES)}")
+    if role not in USER_ROLES:
+        raise InvalidArgument.of("role", f"must be one of {', '.join(USER_ROLES)}")
     if role in ACCOUNT_ROLES and account_id is None:
         raise InvalidArgument.of("account_id", f"role {role!r} belongs to an account")
     if role in PLATFORM_ROLES and account_id is not None:

@@ -6,10 +6,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from writer_service.domain.errors import FailedPrecondition, PreconditionViolation, Unauthenticated
+from writer_service.domain.vocabulary import ACCOUNT_ROLES, PLATFORM_ROLES, USER_ROLES
 
-ACCOUNT_ROLES = ("owner", "editor", "viewer")
-PLATFORM_ROLES = ("admin", "developer", "system")
-ROLES = ACCOUNT_ROLES + PLATFORM_ROLES
+__all__ = ["ACCOUNT_ROLES", "PLATFORM_ROLES", "USER_ROLES", "Principal", "TenantContext", "current_tenant"]
 
 
 @dataclass(frozen=True)

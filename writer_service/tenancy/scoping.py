@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentalAttribute
+from sqlalchemy.orm import InstrumentedAttribute
 
 from writer_service.db.models.tenancy import Sector, Site
 from writer_service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PreconditionViolation
@@ -49,7 +49,7 @@ async def get_scoped(
     options: Sequence[Any] = (),
 ) -> M:
     """The row with this id if the caller may see it; NOT_FOUND otherwise."""
-    id_column: InstrumentalAttribute[int] = model.id  # type: ignore[attr-defined]
+    id_column: InstrumentedAttribute[int] = model.id  # type: ignore[attr-defined]
     stmt = scoped(select(model).where(id_column == resource_id), model, tenant, show_deleted=show_deleted)
     if options:
         stmt = stmt.options(*options)
