@@ -118,8 +118,10 @@ async def resolve_placement(
     if not sector_id:
         raise InvalidArgument.of("sector_id", "a sector is required: set sector_id or send x-sector-id")
     sector = await session.get(Sector, sector_id)
-    if sector is None or not sector.is_active or sector.site_id != site.id:
+    if sector is None or not sector.is_active or sector.account_id != site.account_id:
         raise NotFound.of("Sector", sector_id)
+    if sector.site_id != site.id:
+        raise InvalidArgument.of("sector_id", f"sector {sector_id} does not belong to site {site.id}")
     return Placement(account_id=site.account_id, site_id=site.id, sector_id=sector.id)
 
 
