@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -115,7 +115,7 @@ def from_proto(message: Message, names: Iterable[str]) -> dict[str, Any]:
             if full == "google.protobuf.Struct":
                 out[name] = json_format.MessageToDict(value) if message.HasField(name) else {}
             elif full == "google.protobuf.Timestamp":
-                out[name] = value.ToDatetime().astimezone() if message.HasField(name) else None
+                out[name] = value.ToDatetime(tzinfo=UTC) if message.HasField(name) else None
             else:
                 out[name] = value
         elif field.enum_type is not None:
