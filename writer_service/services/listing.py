@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,9 @@ class FilterField:
     column: InstrumentedAttribute[Any]
     kind: str
     choices: tuple[str, ...] = ()
+    # For a field that is not a column of the model (content's taxonomy_term_id): builds the SQL
+    # condition from the operator and the checked value.
+    condition: Callable[[str, Any], ColumnElement[bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ def filter_conditions(spec: ListSpec, text: str) -> list[ColumnElement[bool]]:
             raise InvalidArgument.of("filter", f"{term.field} takes only = and !=")
         column = spec_field.column
         value = _coerce(spec_field, term.field, term.value)
+        if spec_field.condition is not None:
+            conditions.append(spec_field.condition(term.op, value))
+            continue
         if spec_field.kind == "id" and value == 0:
             conditions.append(column.is_(None) if term.op == "=" else column.is_not(None))
             continue
