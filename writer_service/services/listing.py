@@ -204,10 +204,30 @@ def _after(terms: list[tuple[str, InstrumentedAttribute[Any], bool]], values: li
     """Rows strictly after `values` in the order of `terms` (any mix of directions)."""
     clauses = []
     for i, (_, column, descending) in enumerate(terms):
-        equal_prefix = [terms[j][1] == values[j] for j in range(i)]
-        step = column < values[i] if descending else column > values[i]
-        clauses.append(and_(*equal_prefix, step))
+        equal_prefix = [terms[j][1] == values[j] for j in range(i)]  # "== None" is IS NULL
+        clauses.append(and_(*equal_prefix, _step(column, values[i], descending)))
     return or_(*clauses) if clauses else false()
+
+
+def _nullable(column: InstrumentedAttribute[Any]) -> bool:
+    return bool(getattr(column.expression, "nullable", False))
+
+
+def _step(column: InstrumentedAttribute[Any], value: Any, descending: bool) -> ColumnElement[bool]:
+    """Rows after `value` in one column; NULL sorts as the largest value (see _sort)."""
+    if not _nullable(column):
+        return column < value if descending else column > value
+    if value is None:
+        return column.is_not(None) if descending else false()
+    return column < value if descending else or_(column > value, column.is_(None))
+
+
+def _sort(column: InstrumentedAttribute[Any], descending: bool) -> Any:
+    """ORDER BY term; a nullable column puts NULL last ascending and first descending on every
+    backend (SQLite's default is the opposite of PostgreSQL's), as _step expects."""
+    if not _nullable(column):
+        return column.desc() if descending else column.asc()
+    return column.desc().nulls_first() if descending else column.asc().nulls_last()
 
 
 async def list_page(
@@ -235,7 +255,7 @@ async def list_page(
         stmt = stmt.where(searched)
     if list_query.page_token:
         stmt = stmt.where(_after(terms, decode_token(list_query.page_token, fingerprint, len(terms))))
-    stmt = stmt.order_by(*(column.desc() if desc else column.asc() for _, column, desc in terms)).limit(size + 1)
+    stmt = stmt.order_by(*(_sort(column, desc) for _, column, desc in terms)).limit(size + 1)
     if options:
         stmt = stmt.options(*options)
     rows = list((await session.execute(stmt)).scalars().unique())
