@@ -17,7 +17,8 @@ CONTENT_TRANSITIONS: dict[str, frozenset[str]] = {
 
 IMAGE_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"generated", "failed"}),
-    "failed": frozenset({"pending"}),  # a failed image may be tried again
+    # A failed image may be tried again (pending), or get its file from a later generation or upload.
+    "failed": frozenset({"pending", "generated"}),
     "generated": frozenset(),
 }
 
