@@ -38,6 +38,10 @@ IMAGE_FORMATS = ("png", "webp", "jpeg")
 JOB_KINDS = ("content_generation", "image_prompts", "image_generation")
 JOB_STATES = ("pending", "running", "succeeded", "failed", "cancelled")
 JOB_ITEM_STATES = JOB_STATES
+JOB_EVENT_TYPES = (
+    "job_started", "item_started", "item_succeeded", "item_failed", "item_cancelled",
+    "job_succeeded", "job_failed", "job_cancelled",
+)
 CREDIT_TRANSACTION_KINDS = ("grant", "reserve", "settle", "release", "adjust")
 AI_OPERATIONS = JOB_KINDS
 AI_OUTCOMES = ("success", "error")

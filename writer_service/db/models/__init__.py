@@ -5,7 +5,7 @@ from writer_service.db.models.billing import AIRequestLog, CreditTransaction
 from writer_service.db.models.content import Content, ContentAttribute, ContentClusterMap, ContentTaxonomyLink
 from writer_service.db.models.idempotency import IdempotencyRecord
 from writer_service.db.models.images import Image
-from writer_service.db.models.jobs import Job, JobItem
+from writer_service.db.models.jobs import Job, JobEvent, JobItem
 from writer_service.db.models.planner import Cluster, ContentIdea
 from writer_service.db.models.tasks import Task
 from writer_service.db.models.taxonomy import ContentTaxonomy
@@ -27,6 +27,7 @@ __all__ = [
     "IdempotencyRecord",
     "Image",
     "Job",
+    "JobEvent",
     "JobItem",
     "Sector",
     "Site",

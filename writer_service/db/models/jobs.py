@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from writer_service.db.base import Base, Id, IdMixin, TenantMixin, TimestampMixin, UtcDateTime, VersionMixin
+from writer_service.db.base import Base, Id, IdMixin, TenantMixin, TimestampMixin, UtcDateTime, VersionMixin, utcnow
 from writer_service.db.models._schema import account_column_index, one_of
-from writer_service.domain.vocabulary import JOB_ITEM_STATES, JOB_KINDS, JOB_STATES
+from writer_service.domain.vocabulary import JOB_EVENT_TYPES, JOB_ITEM_STATES, JOB_KINDS, JOB_STATES
 
 
 class Job(IdMixin, TenantMixin, TimestampMixin, VersionMixin, Base):
@@ -78,3 +78,27 @@ class JobItem(IdMixin, TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     start_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     end_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class JobEvent(IdMixin, Base):
+    """One change of a job, as WatchJob streams it: written in the transaction that made the change.
+
+    `id` is global and increasing, so one poller per server follows every job with one query;
+    `sequence` is the job's version after the change. `payload` holds the job's (and the item's)
+    fields as they were right after it.
+    """
+
+    __tablename__ = "job_events"
+    __table_args__ = (
+        UniqueConstraint("job_id", "sequence"),
+        one_of("type", JOB_EVENT_TYPES),
+    )
+
+    job_id: Mapped[int] = mapped_column(Id, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    type: Mapped[str] = mapped_column(String(32), nullable=False)
+    job_item_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("job_items.id", ondelete="CASCADE"), nullable=True
+    )
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False, default=dict)
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
