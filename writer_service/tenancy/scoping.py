@@ -19,7 +19,7 @@ from writer_service.domain.errors import FailedPrecondition, InvalidArgument, No
 from writer_service.tenancy.context import TenantContext
 
 M = TypeVar("M")
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select)  # a select of any number of columns
 
 
 def scoped(stmt: S, model: type[Any], tenant: TenantContext, *, show_deleted: bool = False) -> S:
