@@ -133,12 +133,13 @@ async def update_term(
             if fields.get("parent_id"):
                 await _check_parent(session, tenant, site_id=term.site_id, taxonomy_type=term.taxonomy_type,
                                     parent_id=fields["parent_id"], term_id=term.id)
+            # Checked before the row changes: a query would autoflush a change that breaks a unique key.
+            keys.update({key: fields.get(key, getattr(term, key))
+                         for key in ("slug", "taxonomy_type", "external_taxonomy", "external_id")})
+            _check_external_pair(keys["external_taxonomy"], keys["external_id"])
+            await _refuse_conflict(session, term.site_id, keys, exclude_id=term.id)
             for name, value in fields.items():
                 setattr(term, name, value)
-            _check_external_pair(term.external_taxonomy, term.external_id)
-            keys.update(slug=term.slug, taxonomy_type=term.taxonomy_type,
-                        external_taxonomy=term.external_taxonomy, external_id=term.external_id)
-            await _refuse_conflict(session, term.site_id, keys, exclude_id=term.id)
             await session.flush()
             return term
 
