@@ -62,11 +62,19 @@ async def get_scoped(
 
 
 async def get_many_scoped(
-    session: AsyncSession, model: type[M], ids: Sequence[int], tenant: TenantContext, *, show_deleted: bool = False
+    session: AsyncSession,
+    model: type[M],
+    ids: Sequence[int],
+    tenant: TenantContext,
+    *,
+    show_deleted: bool = False,
+    for_update: bool = False,
 ) -> list[M]:
     """Every row of `ids` the caller may see, in the order of `ids`; NOT_FOUND naming any missing."""
     id_column = model.id  # type: ignore[attr-defined]
     stmt = scoped(select(model).where(id_column.in_(list(ids))), model, tenant, show_deleted=show_deleted)
+    if for_update:
+        stmt = stmt.with_for_update()
     rows = {row.id: row for row in (await session.execute(stmt)).scalars()}  # type: ignore[attr-defined]
     missing = [i for i in ids if i not in rows]
     if missing:
