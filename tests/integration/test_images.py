@@ -153,6 +153,15 @@ async def test_create_names_every_field_over_its_limit(channel: Channel, tenants
     await expect_error(make_image(channel, owner, position=-1), INVALID)
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:image/png;base64,AAAA", "//evil.test/x.png",
+                                 "ftp://x.test/a.png", "https://", "images/a.png"])
+async def test_image_url_must_be_http_or_a_path(channel: Channel, tenants: TenantFactory, url: str) -> None:
+    owner = await tenants.account()
+    assert fields_of(await expect_error(make_image(channel, owner, image_url=url), INVALID)) == ["image.image_url"]
+    for fine in ("https://cdn.test/a.png", "http://cdn.test/a.png", "/v1/images/1/file"):
+        assert (await make_image(channel, owner, image_url=fine)).image_url == fine
+
+
 async def test_create_ignores_output_only_fields(channel: Channel, tenants: TenantFactory) -> None:
     owner = await tenants.account()
     image = await make_image(channel, owner, status=images_pb2.IMAGE_STATUS_GENERATED, image_path="../../etc/passwd",

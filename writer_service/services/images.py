@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,10 +99,21 @@ def require_id(value: int, field: str) -> None:
         raise InvalidArgument.of(field, "is required (a positive id)")
 
 
+def _is_image_url(url: str) -> bool:
+    """An http(s) URL, or a path on the platform's own host (as the service's file URLs are)."""
+    if url.startswith("/"):
+        return not url.startswith("//")
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _check_values(values: Mapping[str, Any]) -> None:
     check_lengths(values, LIMITS, prefix="image.")
     if values.get("position", 0) < 0:
         raise InvalidArgument.of("image.position", "must not be negative")
+    url = values.get("image_url")
+    if url and not _is_image_url(url):  # it ends up in published pages: no javascript: or data: URLs
+        raise InvalidArgument.of("image.image_url", "must be an http(s) URL or a path starting with /")
 
 
 async def _parents(session: AsyncSession, tenant: TenantContext, *, content_id: int,
