@@ -1,19 +1,14 @@
-"""Planner inputs: the keyword clusters and content ideas that writing tasks are made from.
-
-Also the write rules tasks share with them: references to rows of the same site and sector,
-numeric bounds, and soft delete / undelete with an etag.
-"""
+"""Planner inputs: the keyword clusters and content ideas that writing tasks are made from."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from writer_service.db.base import utcnow
 from writer_service.db.database import Database
 from writer_service.db.models import Cluster, ContentIdea, ContentTaxonomy, Task
 from writer_service.domain.changes import (
@@ -23,20 +18,26 @@ from writer_service.domain.changes import (
     MAX_TITLE,
     check_etag,
     check_lengths,
-    mask_paths,
     require_fields,
 )
-from writer_service.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, PreconditionViolation
+from writer_service.domain.errors import FailedPrecondition, PreconditionViolation
 from writer_service.domain.vocabulary import CLUSTER_STATUSES, CONTENT_STRUCTURES, CONTENT_TYPES, IDEA_STATUSES
 from writer_service.services.idempotency import create_once
 from writer_service.services.listing import FilterField, ListQuery, ListSpec, Page, list_page
+from writer_service.services.write_rules import (
+    COMMON_READ_ONLY,
+    INT32_MAX,
+    check_bounds,
+    load_reference,
+    masked_changes,
+    nullable_ids,
+    place_of,
+    soft_delete,
+    undelete,
+)
 from writer_service.tenancy.context import TenantContext
 from writer_service.tenancy.scoping import Placement, get_scoped, resolve_placement, scoped
 
-M = TypeVar("M")
-INT32_MAX = 2**31 - 1  # the database's INTEGER columns hold no more, whatever the proto's type
-
-COMMON_READ_ONLY = ("id", "account_id", "site_id", "sector_id", "etag", "create_time", "update_time", "delete_time")
 CLUSTER_FIELDS = ("name", "description", "keywords", "status", "search_volume", "keyword_count")
 CLUSTER_LIMITS = {"name": MAX_NAME, "description": MAX_DESCRIPTION, "keywords": MAX_KEYWORDS}
 CLUSTER_BOUNDS = {"search_volume": (0, INT32_MAX), "keyword_count": (0, INT32_MAX)}
@@ -71,66 +72,6 @@ IDEA_LIST = ListSpec(
                   "estimated_word_count": ContentIdea.estimated_word_count},
     search_columns=(ContentIdea.title, ContentIdea.target_keywords),
 )
-
-
-# Rules shared with tasks.
-
-def check_bounds(values: Mapping[str, Any], bounds: Mapping[str, tuple[int, int]], *, prefix: str) -> None:
-    """INVALID_ARGUMENT naming every number outside its [low, high] range."""
-    violations = [FieldViolation(f"{prefix}{name}", f"must be between {low} and {high}")
-                  for name, (low, high) in bounds.items()
-                  if values.get(name) is not None and not low <= values[name] <= high]
-    if violations:
-        raise InvalidArgument(message="; ".join(f"{v.field} {v.description}" for v in violations),
-                              violations=violations)
-
-
-def masked_changes(values: Mapping[str, Any], paths: Iterable[str], *, updatable: Sequence[str],
-                   read_only: Sequence[str], required: Sequence[str], prefix: str) -> dict[str, Any]:
-    """The values an update mask selects; the required ones among them may not be emptied."""
-    changes = {path: values.get(path) for path in mask_paths(paths, updatable=updatable, read_only=read_only)}
-    require_fields(changes, [name for name in required if name in changes], prefix=prefix)
-    return changes
-
-
-def nullable_ids(values: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """Id fields where 0 means "none", as the database stores them (NULL)."""
-    return {**values, **{name: values[name] or None for name in names if name in values}}
-
-
-async def load_reference(session: AsyncSession, tenant: TenantContext, model: type[M], ref_id: int, *,
-                         place: Placement, field: str) -> M:
-    """A row a write points at: NOT_FOUND when the caller cannot see it (or it is deleted),
-    INVALID_ARGUMENT when it lives in another site or sector than the row being written."""
-    row: Any = await get_scoped(session, model, ref_id, tenant)
-    if (row.site_id, row.sector_id) != (place.site_id, place.sector_id):
-        raise InvalidArgument.of(field, f"{model.__name__} {ref_id} is in another site or sector",
-                                 reason="REFERENCE_OUT_OF_PLACEMENT")
-    return row  # type: ignore[no-any-return]
-
-
-def place_of(row: Any) -> Placement:
-    """Where an existing row lives."""
-    return Placement(account_id=row.account_id, site_id=row.site_id, sector_id=row.sector_id)
-
-
-def soft_delete(row: Any, etag: str) -> None:
-    """Mark a live row deleted, if the caller's etag is current."""
-    check_etag(etag, row.version, resource=type(row).__name__, resource_id=row.id)
-    row.delete_time = utcnow()
-
-
-def undelete(row: Any, etag: str) -> None:
-    """Restore a soft-deleted row; FAILED_PRECONDITION when it is not deleted."""
-    name = type(row).__name__
-    check_etag(etag, row.version, resource=name, resource_id=row.id)
-    if row.delete_time is None:
-        raise FailedPrecondition(
-            message=f"{name} {row.id} is not deleted", reason="NOT_DELETED",
-            violations=[PreconditionViolation("STATE", f"{name.lower()}/{row.id}", "is not deleted")],
-            metadata={"resource_type": name, "id": str(row.id)},
-        )
-    row.delete_time = None
 
 
 # Clusters.
@@ -174,7 +115,7 @@ async def update_cluster(db: Database, tenant: TenantContext, *, cluster_id: int
                              required=("name", "status"), prefix="cluster.")
     _check_cluster(changes)
     async with db.transaction() as session:
-        cluster = await get_scoped(session, Cluster, cluster_id, tenant)
+        cluster = await get_scoped(session, Cluster, cluster_id, tenant, for_update=True)
         check_etag(etag, cluster.version, resource="Cluster", resource_id=cluster.id)
         for name, value in changes.items():
             setattr(cluster, name, value)
@@ -184,7 +125,7 @@ async def update_cluster(db: Database, tenant: TenantContext, *, cluster_id: int
 async def delete_cluster(db: Database, tenant: TenantContext, *, cluster_id: int, etag: str) -> Cluster:
     """Soft-delete a cluster; its ideas, tasks and content keep their link to it."""
     async with db.transaction() as session:
-        cluster = await get_scoped(session, Cluster, cluster_id, tenant)
+        cluster = await get_scoped(session, Cluster, cluster_id, tenant, for_update=True)
         soft_delete(cluster, etag)
     return cluster
 
@@ -192,7 +133,7 @@ async def delete_cluster(db: Database, tenant: TenantContext, *, cluster_id: int
 async def undelete_cluster(db: Database, tenant: TenantContext, *, cluster_id: int, etag: str) -> Cluster:
     """Restore a soft-deleted cluster."""
     async with db.transaction() as session:
-        cluster = await get_scoped(session, Cluster, cluster_id, tenant, show_deleted=True)
+        cluster = await get_scoped(session, Cluster, cluster_id, tenant, show_deleted=True, for_update=True)
         undelete(cluster, etag)
     return cluster
 
@@ -292,7 +233,7 @@ async def update_content_idea(db: Database, tenant: TenantContext, *, idea_id: i
     _check_idea(changes)
     changes = nullable_ids(changes, ["taxonomy_term_id"])
     async with db.transaction() as session:
-        idea = await get_scoped(session, ContentIdea, idea_id, tenant)
+        idea = await get_scoped(session, ContentIdea, idea_id, tenant, for_update=True)
         check_etag(etag, idea.version, resource="ContentIdea", resource_id=idea.id)
         moved = {k: v for k, v in changes.items() if getattr(idea, k) != v}
         await _check_idea_references(session, tenant, moved, place_of(idea))
@@ -307,7 +248,7 @@ async def update_content_idea(db: Database, tenant: TenantContext, *, idea_id: i
 async def delete_content_idea(db: Database, tenant: TenantContext, *, idea_id: int, etag: str) -> IdeaView:
     """Soft-delete an idea; a task made from it keeps its link."""
     async with db.transaction() as session:
-        idea = await get_scoped(session, ContentIdea, idea_id, tenant)
+        idea = await get_scoped(session, ContentIdea, idea_id, tenant, for_update=True)
         soft_delete(idea, etag)
         await session.flush()
         return (await _idea_views(session, tenant, [idea]))[0]
@@ -316,7 +257,7 @@ async def delete_content_idea(db: Database, tenant: TenantContext, *, idea_id: i
 async def undelete_content_idea(db: Database, tenant: TenantContext, *, idea_id: int, etag: str) -> IdeaView:
     """Restore a soft-deleted idea."""
     async with db.transaction() as session:
-        idea = await get_scoped(session, ContentIdea, idea_id, tenant, show_deleted=True)
+        idea = await get_scoped(session, ContentIdea, idea_id, tenant, show_deleted=True, for_update=True)
         undelete(idea, etag)
         await session.flush()
         return (await _idea_views(session, tenant, [idea]))[0]

@@ -6,7 +6,6 @@ task moves the idea to queued; completing a task moves its idea to completed.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,9 @@ from writer_service.domain.states import check_transition
 from writer_service.domain.vocabulary import CONTENT_STRUCTURES, CONTENT_TYPES, TASK_STATUSES
 from writer_service.services.idempotency import create_once
 from writer_service.services.listing import FilterField, ListQuery, ListSpec, list_page
-from writer_service.services.planner import (
+from writer_service.services.write_rules import (
     COMMON_READ_ONLY,
+    check_batch_ids,
     check_bounds,
     load_reference,
     masked_changes,
@@ -109,7 +109,9 @@ async def _check_references(session: AsyncSession, tenant: TenantContext, task: 
         return
     cluster_id = changed.get("cluster_id") or (task.cluster_id if task else None)
     if "idea_id" in changed:
-        idea = await load_reference(session, tenant, ContentIdea, idea_id, place=place, field="task.idea_id")
+        # Locked: two tasks racing for one idea queue up here, and the second sees the first.
+        idea = await load_reference(session, tenant, ContentIdea, idea_id, place=place, field="task.idea_id",
+                                    for_update=True)
         holder = await session.scalar(scoped(select(Task.id).where(Task.idea_id == idea_id), Task, tenant,
                                              show_deleted=True))
         if holder is not None:
@@ -187,7 +189,7 @@ async def update_task(db: Database, tenant: TenantContext, *, task_id: int, etag
     _check_values(changes)
     changes = nullable_ids(changes, ["idea_id", "taxonomy_term_id"])
     async with db.transaction() as session:
-        task = await get_scoped(session, Task, task_id, tenant)
+        task = await get_scoped(session, Task, task_id, tenant, for_update=True)
         check_etag(etag, task.version, resource="Task", resource_id=task.id)
         changed = {k: v for k, v in changes.items() if getattr(task, k) != v}
         await _check_references(session, tenant, task, changed, place_of(task))
@@ -200,7 +202,7 @@ async def update_task(db: Database, tenant: TenantContext, *, task_id: int, etag
 async def delete_task(db: Database, tenant: TenantContext, *, task_id: int, etag: str) -> TaskView:
     """Soft-delete a live task."""
     async with db.transaction() as session:
-        task = await get_scoped(session, Task, task_id, tenant)
+        task = await get_scoped(session, Task, task_id, tenant, for_update=True)
         soft_delete(task, etag)
         await session.flush()
         return (await _views(session, tenant, [task]))[0]
@@ -209,7 +211,7 @@ async def delete_task(db: Database, tenant: TenantContext, *, task_id: int, etag
 async def undelete_task(db: Database, tenant: TenantContext, *, task_id: int, etag: str) -> TaskView:
     """Restore a soft-deleted task."""
     async with db.transaction() as session:
-        task = await get_scoped(session, Task, task_id, tenant, show_deleted=True)
+        task = await get_scoped(session, Task, task_id, tenant, show_deleted=True, for_update=True)
         undelete(task, etag)
         await session.flush()
         return (await _views(session, tenant, [task]))[0]
@@ -222,25 +224,11 @@ async def list_tasks(db: Database, tenant: TenantContext, *, query: ListQuery) -
         return await _views(session, tenant, page.items), page.next_page_token
 
 
-def check_batch_ids(ids: Sequence[int], *, limit: int = MAX_BATCH, field: str = "ids") -> None:
-    """1 to `limit` distinct positive ids, or INVALID_ARGUMENT."""
-    if not ids:
-        raise InvalidArgument.of(field, "is required: name at least one id")
-    if len(ids) > limit:
-        raise InvalidArgument.of(field, f"at most {limit} ids per call, got {len(ids)}")
-    bad = sorted({i for i in ids if i <= 0})
-    if bad:
-        raise InvalidArgument.of(field, f"ids must be positive: {', '.join(map(str, bad))}")
-    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
-    if repeated:
-        raise InvalidArgument.of(field, f"duplicated ids: {', '.join(map(str, repeated))}")
-
-
 async def batch_delete_tasks(db: Database, tenant: TenantContext, *, ids: Sequence[int]) -> list[TaskView]:
     """Soft-delete every task of `ids`, or none: one unknown, foreign or deleted id fails the call."""
-    check_batch_ids(ids)
+    check_batch_ids(ids, limit=MAX_BATCH)
     async with db.transaction() as session:
-        tasks = await get_many_scoped(session, Task, ids, tenant)
+        tasks = await get_many_scoped(session, Task, ids, tenant, for_update=True)
         for task in tasks:
             soft_delete(task, "")
         await session.flush()
@@ -252,9 +240,9 @@ async def batch_update_task_status(db: Database, tenant: TenantContext, *, ids: 
     """Move every task of `ids` to `status`, or none: one disallowed move fails the call."""
     if not status:
         raise InvalidArgument.of("status", "is required")
-    check_batch_ids(ids)
+    check_batch_ids(ids, limit=MAX_BATCH)
     async with db.transaction() as session:
-        tasks = await get_many_scoped(session, Task, ids, tenant)
+        tasks = await get_many_scoped(session, Task, ids, tenant, for_update=True)
         refused: list[FailedPrecondition] = []
         for task in tasks:
             try:
@@ -288,5 +276,6 @@ async def _complete_ideas(session: AsyncSession, tenant: TenantContext, tasks: S
     if not idea_ids:
         return
     stmt = select(ContentIdea).where(ContentIdea.id.in_(idea_ids), ContentIdea.status != "completed")
-    for idea in (await session.execute(scoped(stmt, ContentIdea, tenant, show_deleted=True))).scalars():
+    stmt = scoped(stmt, ContentIdea, tenant, show_deleted=True).with_for_update()
+    for idea in (await session.execute(stmt)).scalars():
         idea.status = "completed"
