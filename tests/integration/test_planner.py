@@ -8,6 +8,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
+from grpc.aio import Channel
 
 from igny8.writer.v1 import planner_pb2 as pb
 from igny8.writer.v1 import tasks_pb2
@@ -18,7 +19,6 @@ from tests.rich import expect_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Channel = grpc.aio.Channel
 ACTIVE, ARCHIVED = pb.CLUSTER_STATUS_ACTIVE, pb.CLUSTER_STATUS_ARCHIVED
 
 

@@ -6,6 +6,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
+from grpc.aio import Channel
 
 from igny8.writer.v1 import common_pb2
 from igny8.writer.v1 import planner_pb2 as pb
@@ -17,7 +18,6 @@ from writer_service.db.database import Database
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Channel = grpc.aio.Channel
 
 
 def fields_of(error: object) -> list[str]:

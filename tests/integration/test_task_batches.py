@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from grpc.aio import Channel
 
 from igny8.writer.v1 import planner_pb2, tasks_pb2
 from tests.conftest import Tenant, TenantFactory
@@ -14,7 +15,6 @@ from tests.rich import expect_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Channel = grpc.aio.Channel
 QUEUED, COMPLETED = tasks_pb2.TASK_STATUS_QUEUED, tasks_pb2.TASK_STATUS_COMPLETED
 
 

@@ -6,6 +6,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
+from grpc.aio import Channel
 
 from igny8.writer.v1 import common_pb2, tasks_pb2
 from tests.conftest import Tenant, TenantFactory
@@ -15,7 +16,6 @@ from tests.rich import expect_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Channel = grpc.aio.Channel
 
 
 def update(task: tasks_pb2.Task, *paths: str) -> tasks_pb2.UpdateTaskRequest:

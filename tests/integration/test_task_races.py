@@ -7,6 +7,7 @@ import asyncio
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
+from grpc.aio import Channel
 
 from igny8.writer.v1 import planner_pb2, tasks_pb2
 from tests.conftest import TenantFactory
@@ -15,7 +16,6 @@ from tests.factories.tasks import make_task, tasks_stub
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Channel = grpc.aio.Channel
 
 
 async def test_tasks_racing_for_one_idea_make_exactly_one_task(channel: Channel, tenants: TenantFactory) -> None:

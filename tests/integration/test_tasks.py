@@ -7,6 +7,7 @@ import uuid
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from grpc.aio import Channel
 
 from igny8.writer.v1 import common_pb2, planner_pb2, tasks_pb2
 from tests.conftest import TenantFactory
@@ -17,7 +18,6 @@ from writer_service.db.database import Database
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Channel = grpc.aio.Channel
 
 
 def fields_of(error: object) -> list[str]:
