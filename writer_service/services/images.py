@@ -24,16 +24,23 @@ from writer_service.domain.changes import (
     MAX_URL,
     check_etag,
     check_lengths,
-    mask_paths,
     require_fields,
 )
-from writer_service.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, PreconditionViolation
+from writer_service.domain.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
 from writer_service.domain.vocabulary import IMAGE_FORMATS, IMAGE_STATUSES, IMAGE_TYPES
 from writer_service.services.idempotency import create_once
 from writer_service.services.listing import FilterField, ListQuery, ListSpec, Page, filter_conditions, list_page
+from writer_service.services.write_rules import (
+    INT32_MAX,
+    check_batch_ids,
+    check_bounds,
+    masked_changes,
+    place_of,
+    soft_delete,
+    undelete,
+)
 from writer_service.tenancy.context import TenantContext
 from writer_service.tenancy.scoping import (
-    Placement,
     get_many_scoped,
     get_scoped,
     require_same_tenant,
@@ -109,8 +116,7 @@ def _is_image_url(url: str) -> bool:
 
 def _check_values(values: Mapping[str, Any]) -> None:
     check_lengths(values, LIMITS, prefix="image.")
-    if values.get("position", 0) < 0:
-        raise InvalidArgument.of("image.position", "must not be negative")
+    check_bounds(values, {"position": (0, INT32_MAX)}, prefix="image.")
     url = values.get("image_url")
     if url and not _is_image_url(url):  # it ends up in published pages: no javascript: or data: URLs
         raise InvalidArgument.of("image.image_url", "must be an http(s) URL or a path starting with /")
@@ -122,7 +128,7 @@ async def _parents(session: AsyncSession, tenant: TenantContext, *, content_id: 
     content = await get_scoped(session, Content, content_id, tenant) if content_id else None
     task = await get_scoped(session, Task, task_id, tenant) if task_id else None
     if content is not None and task is not None:
-        require_same_tenant(task, Placement(content.account_id, content.site_id, content.sector_id))
+        require_same_tenant(task, place_of(content))
         if content.task_id is not None and content.task_id != task.id:
             raise FailedPrecondition(
                 message=f"content {content.id} was written for task {content.task_id}, not task {task.id}",
@@ -155,7 +161,7 @@ async def create_image(db: Database, tenant: TenantContext, *, values: dict[str,
                                        task_id=values.get("task_id", 0))
         parent = content or task
         placement = (
-            Placement(parent.account_id, parent.site_id, parent.sector_id) if parent is not None
+            place_of(parent) if parent is not None
             else await resolve_placement(session, tenant, site_id=site_id, sector_id=sector_id,
                                          fall_back_to_active_site=True)
         )
@@ -187,10 +193,8 @@ async def update_image(db: Database, tenant: TenantContext, *, image_id: int, va
                        paths: Sequence[str], etag: str = "") -> Image:
     """Change the masked fields of a live image; status and file facts are the server's."""
     require_id(image_id, "image.id")
-    fields = mask_paths(paths, updatable=UPDATABLE, read_only=READ_ONLY)
-    changes = {name: values.get(name) for name in fields}
-    if "image_type" in changes:
-        require_fields(changes, ["image_type"], prefix="image.")
+    changes = masked_changes(values, paths, updatable=UPDATABLE, read_only=READ_ONLY, required=["image_type"],
+                             prefix="image.")
     _check_values(changes)
     async with db.transaction() as session:
         image = await get_scoped(session, Image, image_id, tenant, options=WITH_PARENTS)
@@ -206,8 +210,7 @@ async def delete_image(db: Database, tenant: TenantContext, *, image_id: int, et
     require_id(image_id, "id")
     async with db.transaction() as session:
         image = await get_scoped(session, Image, image_id, tenant, options=WITH_PARENTS)
-        check_etag(etag, image.version, resource="Image", resource_id=image.id)
-        image.delete_time = utcnow()
+        soft_delete(image, etag)
         await session.flush()
         return image
 
@@ -217,38 +220,14 @@ async def undelete_image(db: Database, tenant: TenantContext, *, image_id: int, 
     require_id(image_id, "id")
     async with db.transaction() as session:
         image = await get_scoped(session, Image, image_id, tenant, show_deleted=True, options=WITH_PARENTS)
-        check_etag(etag, image.version, resource="Image", resource_id=image.id)
-        if image.delete_time is None:
-            raise FailedPrecondition(
-                message=f"image {image.id} is not deleted",
-                reason="NOT_DELETED",
-                violations=[PreconditionViolation("STATE", f"image/{image.id}", "is not deleted")],
-                metadata={"resource_type": "Image", "id": str(image.id)},
-            )
-        image.delete_time = None
+        undelete(image, etag)
         await session.flush()
         return image
 
 
-def _check_batch_ids(ids: Sequence[int]) -> None:
-    if not ids:
-        raise InvalidArgument.of("ids", "at least one id is required")
-    if len(ids) > MAX_BATCH_DELETE:
-        raise InvalidArgument.of("ids", f"at most {MAX_BATCH_DELETE} ids per call (got {len(ids)})")
-    violations = [FieldViolation(f"ids[{i}]", "must be a positive id") for i, v in enumerate(ids) if v <= 0]
-    seen: set[int] = set()
-    for i, value in enumerate(ids):
-        if value in seen:
-            violations.append(FieldViolation(f"ids[{i}]", f"{value} appears more than once"))
-        seen.add(value)
-    if violations:
-        raise InvalidArgument(message="; ".join(f"{v.field} {v.description}" for v in violations),
-                              violations=violations)
-
-
 async def batch_delete_images(db: Database, tenant: TenantContext, *, ids: Sequence[int]) -> list[Image]:
     """Soft-delete 1 to 100 live images, all or none; NOT_FOUND names any unknown, foreign or deleted id."""
-    _check_batch_ids(ids)
+    check_batch_ids(ids, limit=MAX_BATCH_DELETE)
     async with db.transaction() as session:
         await get_many_scoped(session, Image, ids, tenant, for_update=True)
         stmt = scoped(select(Image).where(Image.id.in_(ids)), Image, tenant).options(*WITH_PARENTS)
