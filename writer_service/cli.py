@@ -1,4 +1,4 @@
-"""`writer-service serve | migrate | admin ...`: the service's command line."""
+"""`writer-service serve | worker | migrate | admin ...`: the service's command line."""
 
 from __future__ import annotations
 
@@ -45,6 +45,24 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
     migrate_if_embedded(settings)
     asyncio.run(serve(settings))
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from writer_service.worker.app import QUEUE, create_celery
+
+    if not settings.broker_url:
+        print(json.dumps({"error": "BROKER_REQUIRED",
+                          "message": "set WRITER_BROKER_URL (redis://... or amqp://...) to run workers"}),
+              file=sys.stderr)
+        return 2
+    migrate_if_embedded(settings)
+    app = create_celery(settings)
+    concurrency = args.concurrency or settings.worker_concurrency
+    app.worker_main([
+        "worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}", f"--pool={args.pool}",
+        "-Q", QUEUE, "--without-gossip", "--without-mingle",
+    ])
     return 0
 
 
@@ -118,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the gRPC server").set_defaults(run=_serve)
     commands.add_parser("migrate", help="migrate the database to the latest schema").set_defaults(run=_migrate)
+    worker = commands.add_parser("worker", help="run a Celery worker for generation jobs (WRITER_BROKER_URL)")
+    worker.add_argument("--concurrency", type=int, default=0, help="processes (default WRITER_WORKER_CONCURRENCY)")
+    worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    worker.set_defaults(run=_worker)
 
     admin = commands.add_parser("admin", help="provision accounts, sites, sectors, users, keys, credits")
     admin.set_defaults(run=_admin)

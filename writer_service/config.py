@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = 60.0
     openai_max_retries: int = 3
 
+    # Prices in credits (see domain/pricing.py).
+    credits_per_100_words: int = Field(default=1, ge=0)
+    min_content_credits: int = Field(default=1, ge=0)
+    image_prompt_credits: int = Field(default=1, ge=0)
+    image_credits: int = Field(default=2, ge=0)
+    default_word_count: int = Field(default=1000, ge=100)
+    # Generation runs.
+    job_item_max_attempts: int = Field(default=3, ge=1)
+    in_process_job_concurrency: int = Field(default=2, ge=1)
+    job_event_poll_seconds: float = Field(default=0.1, gt=0)
+    worker_visibility_timeout_seconds: int = Field(default=300, ge=5)
+    worker_concurrency: int = Field(default=2, ge=1)
+
     # Server behaviour.
     shutdown_grace_seconds: float = 10.0
     max_message_bytes: int = 16 * 1024 * 1024

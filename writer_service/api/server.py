@@ -15,18 +15,46 @@ from writer_service.api.errors import ErrorInterceptor
 from writer_service.api.registry import register_services
 from writer_service.config import Settings
 from writer_service.db.database import Database
+from writer_service.services.dispatch import InProcessDispatcher
+from writer_service.services.generation import Generation
+from writer_service.services.job_events import JobEventHub
+from writer_service.services.wiring import build_item_runner, prices_from
 from writer_service.tenancy.auth import Authenticator
 from writer_service.tenancy.interceptor import TenancyInterceptor
+from writer_service.worker.app import CeleryDispatcher, create_celery
 
 log = logging.getLogger("writer_service.server")
 
 
 @dataclass
 class Runtime:
-    """What the servicers share: settings and the database."""
+    """What the servicers share: settings, the database, job events and generation."""
 
     settings: Settings
     db: Database
+    hub: JobEventHub
+    generation: Generation
+    dispatcher: InProcessDispatcher | CeleryDispatcher
+
+    async def close(self) -> None:
+        """Stop following jobs and running items here, then close the database."""
+        await self.hub.close()
+        if isinstance(self.dispatcher, InProcessDispatcher):
+            await self.dispatcher.close()
+        await self.db.close()
+
+
+def build_runtime(settings: Settings, db: Database) -> Runtime:
+    """The runtime of the settings: items run on Celery workers with a broker, here without one."""
+    hub = JobEventHub(db, poll_seconds=settings.job_event_poll_seconds)
+    dispatcher: InProcessDispatcher | CeleryDispatcher
+    if settings.broker_url:
+        dispatcher = CeleryDispatcher(create_celery(settings))
+    else:
+        dispatcher = InProcessDispatcher(db, build_item_runner(settings, db),
+                                         concurrency=settings.in_process_job_concurrency)
+    generation = Generation(db=db, prices=prices_from(settings), dispatcher=dispatcher, hub=hub)
+    return Runtime(settings=settings, db=db, hub=hub, generation=generation, dispatcher=dispatcher)
 
 
 @dataclass
@@ -42,7 +70,7 @@ class WriterServer:
         """Say NOT_SERVING, let calls in flight finish within `grace`, then close the database."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
-        await self.runtime.db.close()
+        await self.runtime.close()
 
 
 def server_options(settings: Settings) -> list[tuple[str, int]]:
@@ -63,7 +91,7 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
 async def create_server(settings: Settings, *, db: Database | None = None) -> tuple[WriterServer, int]:
     """A started-ready (not started) server on `settings.listen_address`, and the port it bound."""
     db = db or Database.from_url(settings.resolved_database_url(), pool_size=settings.db_pool_size)
-    runtime = Runtime(settings=settings, db=db)
+    runtime = build_runtime(settings, db)
     authenticator = Authenticator(db, cache_seconds=settings.auth_cache_seconds)
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor(), TenancyInterceptor(authenticator)],
@@ -85,6 +113,10 @@ async def serve(settings: Settings) -> None:
     """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
     writer, port = await create_server(settings)
     await writer.server.start()
+    if isinstance(writer.runtime.dispatcher, InProcessDispatcher):
+        recovered = await writer.runtime.dispatcher.recover()
+        if recovered:
+            log.info("restarted %d job items left open by the previous run", recovered)
     log.info("writer service listening on %s (port %d)", settings.listen_address, port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

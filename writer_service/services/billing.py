@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from writer_service.db.database import Database
-from writer_service.db.models import Account, Job
+from writer_service.db.models import Account, AIRequestLog, Job
 from writer_service.domain.errors import NotFound
 from writer_service.tenancy.context import TenantContext
 
@@ -42,3 +43,32 @@ async def get_balance(db: Database, tenant: TenantContext) -> Balance:
         )
     return Balance(account_id=account_id, credits=row.credits, reserved=int(reserved or 0),
                    update_time=row.update_time)
+
+
+async def record_ai_request(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    site_id: int,
+    sector_id: int,
+    operation: str,
+    provider: str,
+    model: str,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    credits: int = 0,
+    duration_ms: int = 0,
+    error: str = "",
+    job_id: int | None = None,
+    job_item_id: int | None = None,
+    automation_run_id: int | None = None,
+) -> AIRequestLog:
+    """Write the log row of one AI call: what it was, what it cost, how it went."""
+    row = AIRequestLog(
+        account_id=account_id, site_id=site_id, sector_id=sector_id, operation=operation, provider=provider,
+        model=model, tokens_in=tokens_in, tokens_out=tokens_out, credits=credits, duration_ms=duration_ms,
+        outcome="error" if error else "success", error=error[:2000], job_id=job_id, job_item_id=job_item_id,
+        automation_run_id=automation_run_id,
+    )
+    session.add(row)
+    return row

@@ -67,3 +67,25 @@ async def balance(session: AsyncSession, *, account_id: int) -> int:
     if value is None:
         raise NotFound.of("Account", account_id)
     return value
+
+
+async def reserve(session: AsyncSession, *, account_id: int, amount: int, job_id: int, description: str) -> int:
+    """Hold the estimated cost of a job; InsufficientCredits when the balance cannot cover it."""
+    return await move(session, account_id=account_id, amount=-amount, kind="reserve", job_id=job_id,
+                      description=description)
+
+
+async def settle(
+    session: AsyncSession, *, account_id: int, reserved: int, charged: int, job_id: int, job_item_id: int
+) -> int:
+    """An item finished: it costs `charged` of its `reserved`; the rest goes back to the balance."""
+    return await move(session, account_id=account_id, amount=reserved - charged, kind="settle", job_id=job_id,
+                      job_item_id=job_item_id, description=f"charged {charged} of {reserved} reserved")
+
+
+async def release(
+    session: AsyncSession, *, account_id: int, amount: int, job_id: int, job_item_id: int | None, description: str
+) -> int:
+    """An item failed or was cancelled: its whole reservation goes back to the balance."""
+    return await move(session, account_id=account_id, amount=amount, kind="release", job_id=job_id,
+                      job_item_id=job_item_id, description=description)

@@ -1,0 +1,272 @@
+"""Jobs: the long work asked for now and done later, its items, and the event of every change.
+
+Every change of a job is one conditional UPDATE that bumps its version (never read-then-write, so
+workers on many machines can finish items of one job at once) plus one JobEvent row carrying the
+job and item as they are after the change; WatchJob streams those rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from writer_service.db.base import utcnow
+from writer_service.db.database import Database
+from writer_service.db.models import Job, JobEvent, JobItem
+from writer_service.domain.errors import FailedPrecondition, PreconditionViolation
+from writer_service.services import credits
+from writer_service.services.listing import FilterField, ListQuery, ListSpec, Page, list_page
+from writer_service.tenancy.context import TenantContext
+from writer_service.tenancy.scoping import Placement, get_scoped
+
+TERMINAL_STATES = ("succeeded", "failed", "cancelled")
+OPEN_STATES = ("pending", "running")
+
+LIST_SPEC = ListSpec(
+    model=Job,
+    filters={
+        "kind": FilterField(Job.kind, "enum", ("content_generation", "image_prompts", "image_generation")),
+        "state": FilterField(Job.state, "enum", ("pending", "running", *TERMINAL_STATES)),
+        "request_id": FilterField(Job.request_id, "str"),
+        "created_by_user_id": FilterField(Job.created_by_user_id, "id"),
+        "create_time": FilterField(Job.create_time, "time"),
+        "update_time": FilterField(Job.update_time, "time"),
+        "end_time": FilterField(Job.end_time, "time"),
+    },
+    order_fields={"create_time": Job.create_time, "update_time": Job.update_time, "state": Job.state,
+                  "kind": Job.kind},
+)
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """What one item of a new job works on, and the credits held for it."""
+
+    credits_reserved: int
+    task_id: int | None = None
+    content_id: int | None = None
+    image_id: int | None = None
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def snapshot(row: Any, model: type[Any]) -> dict[str, Any]:
+    """The columns of a job or item row as JSON-ready values (for event payloads)."""
+    return {c.key: _plain(getattr(row, c.key)) for c in model.__table__.columns}
+
+
+async def find_by_request_id(session: AsyncSession, *, account_id: int, request_id: str) -> Job | None:
+    """The job this account already asked for with this request_id, if any."""
+    return await session.scalar(
+        select(Job).where(Job.account_id == account_id, Job.request_id == request_id)
+        .options(selectinload(Job.items))
+    )
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    placement: Placement,
+    kind: str,
+    user_id: int,
+    request_id: str | None,
+    wait: bool,
+    items: Sequence[NewItem],
+    description: str,
+) -> Job:
+    """Write a pending job with its items and reserve their credits (InsufficientCredits: nothing)."""
+    total = sum(i.credits_reserved for i in items)
+    job = Job(account_id=placement.account_id, site_id=placement.site_id, sector_id=placement.sector_id,
+              kind=kind, state="pending", request_id=request_id, created_by_user_id=user_id,
+              wait_requested=wait, total_items=len(items), credits_reserved=total)
+    job.items = [
+        JobItem(position=n, task_id=i.task_id, content_id=i.content_id, image_id=i.image_id,
+                credits_reserved=i.credits_reserved, state="pending")
+        for n, i in enumerate(items)
+    ]
+    session.add(job)
+    await session.flush()
+    if total:
+        await credits.reserve(session, account_id=placement.account_id, amount=total, job_id=job.id,
+                              description=f"{description}: job {job.id}, {len(items)} items")
+    return job
+
+
+async def _item_row(session: AsyncSession, item_id: int) -> Any:
+    return (await session.execute(select(JobItem.__table__).where(JobItem.id == item_id))).one()
+
+
+async def record(
+    session: AsyncSession, *, job_id: int, event: str, values: dict[str, Any] | None = None,
+    item_id: int | None = None,
+) -> Any:
+    """Apply `values` to the job, bump its version and write the event; returns the job row."""
+    stmt = (
+        update(Job.__table__).where(Job.id == job_id)
+        .values(**(values or {}), version=Job.version + 1, update_time=utcnow())
+        .returning(*Job.__table__.columns)
+    )
+    job = (await session.execute(stmt)).one()
+    payload: dict[str, Any] = {"job": {k: _plain(v) for k, v in job._mapping.items()}}
+    if item_id is not None:
+        item = await _item_row(session, item_id)
+        payload["item"] = {k: _plain(v) for k, v in item._mapping.items()}
+    session.add(JobEvent(job_id=job_id, sequence=job.version, type=event, job_item_id=item_id, payload=payload))
+    await session.flush()
+    return job
+
+
+async def claim_item(session: AsyncSession, *, item_id: int) -> int | None:
+    """Mark an item running (again, after a crash) and count the attempt; None if it has ended.
+
+    Returns the attempt number, which the finishing transaction must still find (a redelivered
+    copy of the same work cannot finish it twice)."""
+    attempts = (await session.execute(
+        update(JobItem).where(JobItem.id == item_id, JobItem.state.in_(OPEN_STATES))
+        .values(state="running", attempts=JobItem.attempts + 1, start_time=utcnow(), update_time=utcnow())
+        .returning(JobItem.attempts, JobItem.job_id),
+        execution_options={"synchronize_session": False},
+    )).one_or_none()
+    if attempts is None:
+        return None
+    job_id = attempts.job_id
+    started = (await session.execute(
+        update(Job).where(Job.id == job_id, Job.state == "pending")
+        .values(state="running", start_time=utcnow()).returning(Job.id),
+        execution_options={"synchronize_session": False},
+    )).one_or_none()
+    if started is not None:
+        await record(session, job_id=job_id, event="job_started")
+    await record(session, job_id=job_id, event="item_started", item_id=item_id)
+    return int(attempts.attempts)
+
+
+async def own_item(session: AsyncSession, *, item_id: int, attempt: int) -> JobItem | None:
+    """The running item, locked, if this attempt still owns it."""
+    return await session.scalar(
+        select(JobItem).where(JobItem.id == item_id, JobItem.state == "running", JobItem.attempts == attempt)
+        .with_for_update()
+    )
+
+
+async def _end_if_done(session: AsyncSession, job: Any) -> None:
+    if job.succeeded_items + job.failed_items + job.cancelled_items < job.total_items or job.state in TERMINAL_STATES:
+        return
+    final = "succeeded" if job.succeeded_items == job.total_items else (
+        "cancelled" if job.cancelled_items else "failed")
+    await record(session, job_id=job.id, event=f"job_{final}", values={"state": final, "end_time": utcnow()})
+
+
+async def item_succeeded(
+    session: AsyncSession, *, item: JobItem, charged: int, result_content_id: int | None = None
+) -> None:
+    """Settle the item's credits, mark it succeeded, and end the job if it was the last."""
+    job = await session.get(Job, item.job_id)
+    assert job is not None
+    await credits.settle(session, account_id=job.account_id, reserved=item.credits_reserved, charged=charged,
+                         job_id=job.id, job_item_id=item.id)
+    item.state, item.credits_charged, item.end_time = "succeeded", charged, utcnow()
+    item.result_content_id, item.error_reason = result_content_id, ""
+    await session.flush()
+    row = await record(session, job_id=job.id, event="item_succeeded", item_id=item.id, values={
+        "succeeded_items": Job.succeeded_items + 1, "credits_charged": Job.credits_charged + charged,
+        "credits_released": Job.credits_released + (item.credits_reserved - charged)})
+    await _end_if_done(session, row)
+
+
+async def item_failed(session: AsyncSession, *, item: JobItem, reason: str) -> None:
+    """Release the item's credits, mark it failed with the reason, and end the job if it was the last."""
+    job = await session.get(Job, item.job_id)
+    assert job is not None
+    await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job.id,
+                          job_item_id=item.id, description=f"item {item.id} failed: {reason[:200]}")
+    item.state, item.error_reason, item.end_time = "failed", reason, utcnow()
+    await session.flush()
+    row = await record(session, job_id=job.id, event="item_failed", item_id=item.id, values={
+        "failed_items": Job.failed_items + 1, "credits_released": Job.credits_released + item.credits_reserved})
+    await _end_if_done(session, row)
+
+
+async def cancel_job(db: Database, tenant: TenantContext, *, job_id: int) -> Job:
+    """Cancel the items not started yet (releasing their credits); running ones finish."""
+    async with db.transaction() as session:
+        job = await get_scoped(session, Job, job_id, tenant)
+        if job.state in TERMINAL_STATES:
+            raise FailedPrecondition(
+                message=f"job {job_id} has already ended ({job.state})", reason="JOB_ENDED",
+                violations=[PreconditionViolation("STATE", f"job/{job_id}", f"job is {job.state}")],
+                metadata={"id": str(job_id), "state": job.state})
+        pending = list((await session.scalars(
+            select(JobItem).where(JobItem.job_id == job_id, JobItem.state == "pending").with_for_update()
+        )).all())
+        row: Any = None
+        for item in pending:
+            await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job_id,
+                                  job_item_id=item.id, description=f"item {item.id} cancelled")
+            item.state, item.end_time = "cancelled", utcnow()
+            await session.flush()
+            row = await record(session, job_id=job_id, event="item_cancelled", item_id=item.id, values={
+                "cancelled_items": Job.cancelled_items + 1,
+                "credits_released": Job.credits_released + item.credits_reserved})
+        if row is not None:
+            await _end_if_done(session, row)
+    return await get_job(db, tenant, job_id=job_id)
+
+
+async def get_job(db: Database, tenant: TenantContext, *, job_id: int) -> Job:
+    """One job with its items, if the caller may see it."""
+    async with db.read() as session:
+        return await get_scoped(session, Job, job_id, tenant, options=[selectinload(Job.items)])
+
+
+async def list_jobs(db: Database, tenant: TenantContext, *, query: ListQuery) -> Page:
+    """A page of the caller's jobs (without items)."""
+    async with db.read() as session:
+        return await list_page(session, LIST_SPEC, tenant, query)
+
+
+async def open_items_for_tasks(session: AsyncSession, task_ids: Sequence[int]) -> list[int]:
+    """The tasks among `task_ids` that a job not yet ended is working on."""
+    rows = await session.scalars(
+        select(JobItem.task_id).join(Job, Job.id == JobItem.job_id)
+        .where(JobItem.task_id.in_(list(task_ids)), JobItem.state.in_(OPEN_STATES), Job.state.in_(OPEN_STATES))
+    )
+    return sorted({r for r in rows if r is not None})
+
+
+async def pending_item_ids(db: Database, *, job_id: int) -> list[int]:
+    """The items of a job that still have to run, in order."""
+    async with db.read() as session:
+        return list(await session.scalars(
+            select(JobItem.id).where(JobItem.job_id == job_id, JobItem.state.in_(OPEN_STATES))
+            .order_by(JobItem.position)))
+
+
+async def latest_event_id(db: Database) -> int:
+    """The id of the newest job event (0 when there is none)."""
+    async with db.read() as session:
+        return int(await session.scalar(select(func.coalesce(func.max(JobEvent.id), 0))) or 0)
+
+
+async def events_after(db: Database, *, after_id: int, limit: int = 500) -> list[JobEvent]:
+    """Job events newer than `after_id`, oldest first."""
+    async with db.read() as session:
+        return list(await session.scalars(
+            select(JobEvent).where(JobEvent.id > after_id).order_by(JobEvent.id).limit(limit)))
+
+
+
+async def job_events_after(db: Database, *, job_id: int, sequence: int) -> list[JobEvent]:
+    """A job's events after `sequence`, in order."""
+    async with db.read() as session:
+        return list(await session.scalars(
+            select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.sequence > sequence)
+            .order_by(JobEvent.sequence)))
