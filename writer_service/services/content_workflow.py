@@ -1,0 +1,49 @@
+"""The editorial status of content: draft -> review -> published, review -> draft.
+
+Each move goes through domain/states; publishing also requires the publishing checks to pass
+(services/validation) and stamps publish_time. Asking for the status the content already has
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from writer_service.db.base import utcnow
+from writer_service.db.database import Database
+from writer_service.db.models import Content
+from writer_service.domain.changes import check_etag
+from writer_service.domain.states import check_transition
+from writer_service.services.content_queries import ContentView, present_one
+from writer_service.services.validation import check_content, require_publishable
+from writer_service.tenancy.context import TenantContext
+from writer_service.tenancy.scoping import get_scoped
+
+
+async def move_content(db: Database, tenant: TenantContext, *, content_id: int, etag: str,
+                       target: str) -> ContentView:
+    """Move live content to `target` along an allowed transition."""
+    async with db.transaction() as session:
+        content = await get_scoped(session, Content, content_id, tenant, for_update=True)
+        check_etag(etag, content.version, resource="Content", resource_id=content.id)
+        check_transition("Content", content.id, content.status, target)
+        if content.status != target:
+            if target == "published":
+                require_publishable(content.id, await check_content(session, tenant, content))
+                content.publish_time = utcnow()
+            content.status = target
+            await session.flush()
+        return await present_one(session, tenant, content)
+
+
+async def submit_for_review(db: Database, tenant: TenantContext, *, content_id: int, etag: str) -> ContentView:
+    """draft -> review."""
+    return await move_content(db, tenant, content_id=content_id, etag=etag, target="review")
+
+
+async def publish(db: Database, tenant: TenantContext, *, content_id: int, etag: str) -> ContentView:
+    """review -> published, if ValidateContent finds no failing check."""
+    return await move_content(db, tenant, content_id=content_id, etag=etag, target="published")
+
+
+async def return_to_draft(db: Database, tenant: TenantContext, *, content_id: int, etag: str) -> ContentView:
+    """review -> draft."""
+    return await move_content(db, tenant, content_id=content_id, etag=etag, target="draft")
