@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from writer_service.db.database import Database
 from writer_service.db.models import IdempotencyRecord
 from writer_service.domain.changes import parse_request_id
+from writer_service.domain.errors import AlreadyExists
 from writer_service.tenancy.context import TenantContext
 
 M = TypeVar("M")
@@ -37,7 +38,8 @@ async def create_once(
     load: Callable[[AsyncSession, int], Awaitable[M]],
 ) -> M:
     """Run `create` in one transaction, unless this account already made it with this request_id,
-    in which case `load` the first answer. Two racing retries make one row: the loser reads it."""
+    in which case `load` the first answer. Two racing retries make one row: the loser reads it, whether
+    the database or the create's own uniqueness check stopped it."""
     key = parse_request_id(request_id)
     if key is None:
         async with db.transaction() as session:
@@ -53,7 +55,9 @@ async def create_once(
                                           resource_type=type(row).__name__, resource_id=row.id))
             await session.flush()
             return row
-    except IntegrityError:
+    except (IntegrityError, AlreadyExists):
+        # The twin retry may have committed after our first look: a unique key it took (found by a
+        # create's own check or by the database) is then its answer, not a conflict.
         async with db.transaction() as session:
             existing = await _recorded(session, account_id=account_id, method=method, request_id=key)
             if existing is None:
