@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 
-from igny8.writer.v1 import common_pb2, taxonomy_pb2, taxonomy_pb2_grpc
+from igny8.writer.v1 import common_pb2, content_pb2, content_pb2_grpc, taxonomy_pb2, taxonomy_pb2_grpc
 from tests.conftest import Tenant, TenantFactory
 from tests.factories.taxonomy import CATEGORY, TAG, make_term, term_message
 from tests.rich import expect_error
@@ -478,3 +478,38 @@ async def test_terms_for_site_names_every_missing_out_of_scope_or_other_site_ter
             await terms_for_site(session, context_of(t), site_id=t.site_id,
                                  term_ids=[mine.id, theirs.id, foreign.id, 10**9])
     assert caught.value.metadata["missing_ids"] == f"{theirs.id},{foreign.id},{10**9}"
+
+
+async def test_the_count_follows_content_through_assignment_deletion_and_undeletion(
+    channel: grpc.aio.Channel, tenants: TenantFactory
+) -> None:
+    t = await tenants.account()
+    a, b = await make_term(channel, t), await make_term(channel, t, taxonomy_type=TAG)
+    contents = content_pb2_grpc.ContentServiceStub(channel)
+
+    async def counts() -> tuple[int, int]:
+        page = await stub(channel).ListTaxonomyTerms(taxonomy_pb2.ListTaxonomyTermsRequest(), metadata=t.metadata())
+        by_id = {term.id: term.count for term in page.taxonomy_terms}
+        return by_id[a.id], by_id[b.id]
+
+    draft = content_pb2.Content(title="Counted", content_type=common_pb2.CONTENT_TYPE_POST)
+    first = await contents.CreateContent(content_pb2.CreateContentRequest(content=draft, taxonomy_term_ids=[a.id]),
+                                         metadata=t.metadata())
+    second = await contents.CreateContent(content_pb2.CreateContentRequest(content=draft), metadata=t.metadata())
+    assert await counts() == (1, 0)
+    await contents.SetContentTaxonomy(content_pb2.SetContentTaxonomyRequest(id=second.id,
+                                                                            taxonomy_term_ids=[a.id, b.id]),
+                                      metadata=t.metadata())
+    assert await counts() == (2, 1)
+    await contents.SetContentTaxonomy(content_pb2.SetContentTaxonomyRequest(id=first.id), metadata=t.metadata())
+    assert await counts() == (1, 1)
+    await contents.DeleteContent(content_pb2.DeleteContentRequest(id=second.id), metadata=t.metadata())
+    assert await counts() == (0, 0)
+    await contents.UndeleteContent(content_pb2.UndeleteContentRequest(id=second.id), metadata=t.metadata())
+    assert await counts() == (1, 1)
+    foreign = await make_term(channel, await tenants.site(t))
+    await expect_error(contents.SetContentTaxonomy(content_pb2.SetContentTaxonomyRequest(
+        id=first.id, taxonomy_term_ids=[foreign.id]), metadata=t.metadata()), grpc.StatusCode.NOT_FOUND)
+    await stub(channel).DeleteTaxonomyTerm(taxonomy_pb2.DeleteTaxonomyTermRequest(id=a.id), metadata=t.metadata())
+    got = await contents.GetContent(content_pb2.GetContentRequest(id=second.id), metadata=t.metadata())
+    assert [term.id for term in got.categories] == [] and [term.id for term in got.tags] == [b.id]
