@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 import pytest
@@ -208,7 +209,7 @@ async def test_a_retried_create_with_the_same_request_id_makes_one_content(
     ("external_url", "https://x.example/" + "u" * 1990), ("external_type", "p" * 65),
 ])
 async def test_inputs_over_their_bound_are_invalid(
-    channel: grpc.aio.Channel, tenants: TenantFactory, field: str, value: object
+    channel: grpc.aio.Channel, tenants: TenantFactory, field: str, value: Any
 ) -> None:
     owner = await tenants.account()
     error = await expect_error(make_content(channel, owner, **{field: value}), INVALID)

@@ -82,7 +82,7 @@ async def _image_flags(session: AsyncSession, tenant: TenantContext, ids: list[i
     )
     out: dict[int, ImageFlags] = defaultdict(ImageFlags)
     for content_id, image_type, status, count in (await session.execute(scoped(stmt, Image, tenant))).all():
-        flags = out[content_id]
+        flags = out[content_id or 0]
         if status == "pending":
             flags.images_pending += count
         elif status == "generated":
