@@ -1,4 +1,4 @@
-"""TasksService: proto in, service call, proto out. AutoGenerateContent is not served here yet."""
+"""TasksService: proto in, service call, proto out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import grpc
 
 from igny8.writer.v1 import tasks_pb2, tasks_pb2_grpc
 from writer_service.api.convert import from_proto, list_query, present, to_proto
-from writer_service.services import tasks
+from writer_service.api.jobs import job_with_items
+from writer_service.services import generation, tasks
 from writer_service.tenancy.context import current_tenant
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServiceServicer):
 
     def __init__(self, runtime: Runtime) -> None:
         self.db = runtime.db
+        self.generation = runtime.generation
 
     async def CreateTask(self, request: tasks_pb2.CreateTaskRequest, context: Context) -> tasks_pb2.Task:  # noqa: N802
         view = await tasks.create_task(
@@ -72,3 +74,12 @@ class TasksServicer(tasks_pb2_grpc.TasksServiceServicer):
         status = from_proto(request, ["status"])["status"]
         views = await tasks.batch_update_task_status(self.db, current_tenant(), ids=list(request.ids), status=status)
         return tasks_pb2.BatchUpdateTaskStatusResponse(tasks=[task_message(v) for v in views])
+
+    async def AutoGenerateContent(  # noqa: N802
+        self, request: tasks_pb2.AutoGenerateContentRequest, context: Context
+    ) -> tasks_pb2.AutoGenerateContentResponse:
+        job = await generation.auto_generate_content(
+            self.generation, current_tenant(), task_ids=list(request.task_ids), request_id=request.request_id,
+            wait=request.wait,
+        )
+        return tasks_pb2.AutoGenerateContentResponse(job=job_with_items(job))

@@ -83,13 +83,13 @@ async def auto_generate_content(
     job = await _existing(gen, account_id, key) if key else None
     if job is None:
         try:
-            job = await _create(gen, tenant, ids=ids, request_id=key, wait=wait)
+            job, created = await _create(gen, tenant, ids=ids, request_id=key, wait=wait)
         except IntegrityError:
             # A concurrent retry with the same request_id won the race: answer with its job.
-            job = await _existing(gen, account_id, key) if key else None
+            job, created = (await _existing(gen, account_id, key) if key else None), False
             if job is None:
                 raise
-        else:
+        if created:
             await gen.dispatcher.submit(job.id, [item.id for item in job.items])
     if wait:
         await wait_for_end(gen, tenant, job_id=job.id)
@@ -97,9 +97,14 @@ async def auto_generate_content(
 
 
 async def _create(gen: Generation, tenant: TenantContext, *, ids: list[int], request_id: str | None,
-                  wait: bool) -> Job:
+                  wait: bool) -> tuple[Job, bool]:
     async with gen.db.transaction() as session:
         tasks = await get_many_scoped(session, Task, ids, tenant, for_update=True)
+        if request_id is not None:
+            # Checked again under the task locks: a concurrent retry may have committed meanwhile.
+            existing = await jobs.find_by_request_id(session, account_id=tasks[0].account_id, request_id=request_id)
+            if existing is not None:
+                return existing, False
         places = {(t.account_id, t.site_id, t.sector_id) for t in tasks}
         if len(places) > 1:
             raise InvalidArgument.of("task_ids", "the tasks of one call must belong to one site and sector")
@@ -110,7 +115,7 @@ async def _create(gen: Generation, tenant: TenantContext, *, ids: list[int], req
         if busy:
             raise _refuse(busy, "TASKS_IN_RUNNING_JOB", "already in a job that has not ended")
         account_id, site_id, sector_id = places.pop()
-        return await jobs.create_job(
+        job = await jobs.create_job(
             session,
             placement=Placement(account_id, site_id, sector_id),
             kind="content_generation",
@@ -121,6 +126,7 @@ async def _create(gen: Generation, tenant: TenantContext, *, ids: list[int], req
                    for t in tasks],
             description="content generation",
         )
+        return job, True
 
 
 async def wait_for_end(gen: Generation, tenant: TenantContext, *, job_id: int) -> None:
