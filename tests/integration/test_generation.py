@@ -122,7 +122,9 @@ async def test_insufficient_credits_is_resource_exhausted_and_writes_nothing(
     assert int(error.info.metadata["required"]) > 3 and error.info.metadata["available"] == "3"
     assert error.detail(error_details_pb2.QuotaFailure).violations
     async with db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Job).where(Job.account_id == owner.account_id)) == 0
+        jobs_written = await session.scalar(
+            select(func.count()).select_from(Job).where(Job.account_id == owner.account_id))
+    assert jobs_written == 0
     assert await balance(db, owner.account_id) == 3
     assert await ledger_sum(db, owner.account_id) == 0
 
