@@ -14,6 +14,12 @@ from writer_service.domain.html_text import analyze_html, contains
 from writer_service.domain.vocabulary import CONTENT_STRUCTURES
 
 TARGETS = (300, 800, 1500, 3000)
+# The checks whose outcome depends only on what the writer writes: all of them pass, not merely avoid FAIL.
+WRITER_CHECKS = {
+    "TITLE", "CONTENT_HTML", "WORD_COUNT", "META_TITLE", "META_DESCRIPTION", "PRIMARY_KEYWORD", "KEYWORD_IN_TITLE",
+    "KEYWORD_IN_META_DESCRIPTION", "KEYWORD_IN_INTRODUCTION", "KEYWORD_IN_SUBHEADINGS", "KEYWORD_DENSITY",
+    "SINGLE_H1", "SUBHEADING_DISTRIBUTION", "IMAGE_ALT_TEXT",
+}
 
 
 def brief(**changes: object) -> ArticleBrief:
@@ -55,7 +61,8 @@ async def test_article_passes_every_content_check(structure: str, target: int) -
         target_words=target, featured_image="generated",
     ))
     assert not report.failures
-    assert [c for c in report.checks if c.outcome != seo.PASS] == []
+    warned = {c.code: c.message for c in report.checks if c.outcome != seo.PASS}
+    assert not warned.keys() & WRITER_CHECKS, warned
 
 
 @pytest.mark.parametrize("structure", CONTENT_STRUCTURES)
