@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from writer_service.db.base import Base, Id, IdMixin, TenantMixin, TimestampMixin, UtcDateTime, VersionMixin, utcnow
@@ -42,6 +42,12 @@ class Job(IdMixin, TenantMixin, TimestampMixin, VersionMixin, Base):
     error_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
     start_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     end_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The automation run that asked for the job, if any: its AI calls are summed per run.
+    automation_run_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("automation_runs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # What the kind of job needs beyond its items (e.g. max_in_article_images for image prompts).
+    params: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False, default=dict, server_default=text("'{}'"))
 
     # passive_deletes: the database's ON DELETE CASCADE removes items; nothing is loaded for it.
     items: Mapped[list[JobItem]] = relationship(
