@@ -109,7 +109,8 @@ async def _finish(writer: Writer, *, item_id: int, attempt: int, task_id: int, a
             session, account_id=task.account_id, site_id=task.site_id, sector_id=task.sector_id,
             operation="content_generation", provider=usage.provider, model=usage.model,
             tokens_in=usage.tokens_in, tokens_out=usage.tokens_out, credits=charged,
-            duration_ms=usage.duration_ms, job_id=job.id, job_item_id=item.id)
+            duration_ms=usage.duration_ms, job_id=job.id, job_item_id=item.id,
+            automation_run_id=job.automation_run_id)
         await jobs.item_succeeded(session, item=item, charged=charged, result_content_id=content.id)
     report = seo.validate(seo.ContentFacts(title=content.title, content_html=content.content_html,
                                            meta_title=content.meta_title, meta_description=content.meta_description,
@@ -142,8 +143,9 @@ async def _fail(writer: Writer, *, item_id: int, attempt: int, reason: str) -> s
 
 async def _log_failure(writer: Writer, *, task: Task, item: Any, error: ProviderError, started: float) -> None:
     async with writer.db.transaction() as session:
+        job = await session.get(Job, item.job_id)
         await billing.record_ai_request(
             session, account_id=task.account_id, site_id=task.site_id, sector_id=task.sector_id,
             operation="content_generation", provider=writer.text.name, model=writer.text.model,
             duration_ms=int((time.monotonic() - started) * 1000), error=f"{error.reason}: {error.message}",
-            job_id=item.job_id, job_item_id=item.id)
+            job_id=item.job_id, job_item_id=item.id, automation_run_id=job.automation_run_id if job else None)

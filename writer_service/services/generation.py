@@ -74,7 +74,13 @@ async def _existing(gen: Generation, account_id: int, request_id: str) -> Job | 
 
 
 async def auto_generate_content(
-    gen: Generation, tenant: TenantContext, *, task_ids: Sequence[int], request_id: str = "", wait: bool = False
+    gen: Generation,
+    tenant: TenantContext,
+    *,
+    task_ids: Sequence[int],
+    request_id: str = "",
+    wait: bool = False,
+    automation_run_id: int | None = None,
 ) -> Job:
     """Write a content generation job for 1-10 queued tasks, reserve its credits, start it."""
     ids = check_ids(task_ids, field="task_ids", maximum=MAX_TASKS_PER_CALL)
@@ -83,7 +89,8 @@ async def auto_generate_content(
     job = await _existing(gen, account_id, key) if key else None
     if job is None:
         try:
-            job, created = await _create(gen, tenant, ids=ids, request_id=key, wait=wait)
+            job, created = await _create(gen, tenant, ids=ids, request_id=key, wait=wait,
+                                         automation_run_id=automation_run_id)
         except IntegrityError:
             # A concurrent retry with the same request_id won the race: answer with its job.
             job, created = (await _existing(gen, account_id, key) if key else None), False
@@ -97,7 +104,7 @@ async def auto_generate_content(
 
 
 async def _create(gen: Generation, tenant: TenantContext, *, ids: list[int], request_id: str | None,
-                  wait: bool) -> tuple[Job, bool]:
+                  wait: bool, automation_run_id: int | None) -> tuple[Job, bool]:
     async with gen.db.transaction() as session:
         tasks = await get_many_scoped(session, Task, ids, tenant, for_update=True)
         if request_id is not None:
@@ -125,6 +132,7 @@ async def _create(gen: Generation, tenant: TenantContext, *, ids: list[int], req
             items=[jobs.NewItem(credits_reserved=gen.prices.content_estimate(t.word_count), task_id=t.id)
                    for t in tasks],
             description="content generation",
+            automation_run_id=automation_run_id,
         )
         return job, True
 

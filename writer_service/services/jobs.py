@@ -81,12 +81,15 @@ async def create_job(
     wait: bool,
     items: Sequence[NewItem],
     description: str,
+    automation_run_id: int | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Job:
     """Write a pending job with its items and reserve their credits (InsufficientCredits: nothing)."""
     total = sum(i.credits_reserved for i in items)
     job = Job(account_id=placement.account_id, site_id=placement.site_id, sector_id=placement.sector_id,
               kind=kind, state="pending", request_id=request_id, created_by_user_id=user_id,
-              wait_requested=wait, total_items=len(items), credits_reserved=total)
+              wait_requested=wait, total_items=len(items), credits_reserved=total,
+              automation_run_id=automation_run_id, params=params or {})
     job.items = [
         JobItem(position=n, task_id=i.task_id, content_id=i.content_id, image_id=i.image_id,
                 credits_reserved=i.credits_reserved, state="pending")
