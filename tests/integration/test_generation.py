@@ -63,25 +63,6 @@ async def test_waiting_call_returns_the_finished_job_with_content_and_credits_ac
         assert fetched.status == tasks_pb2.TASK_STATUS_COMPLETED
 
 
-async def test_watch_job_streams_a_snapshot_then_every_change_to_the_end(
-    channel: grpc.aio.Channel, tenants: TenantFactory
-) -> None:
-    owner = await tenants.account(credits=500)
-    tasks = [await make_task(channel, owner, word_count=300) for _ in range(3)]
-    job = await generate(channel, owner, [t.id for t in tasks])
-    events = [e async for e in jobs_pb2_grpc.JobsServiceStub(channel).WatchJob(
-        jobs_pb2.WatchJobRequest(job_id=job.id), metadata=owner.metadata())]
-
-    assert events[0].type == jobs_pb2.JOB_EVENT_TYPE_SNAPSHOT
-    assert events[-1].type == jobs_pb2.JOB_EVENT_TYPE_JOB_SUCCEEDED
-    assert events[-1].job.state == SUCCEEDED and len(events[-1].job.items) == 3
-    sequences = [e.sequence for e in events]
-    assert sequences == sorted(set(sequences))
-    types = [e.type for e in events[1:]]
-    # Whatever the snapshot already showed, what follows it is every later change exactly once.
-    assert types.count(jobs_pb2.JOB_EVENT_TYPE_ITEM_SUCCEEDED) == 3 - events[0].job.succeeded_items
-
-
 async def test_empty_too_many_or_repeated_ids_are_invalid(channel: grpc.aio.Channel, tenants: TenantFactory) -> None:
     owner = await tenants.account()
     for ids in ([], list(range(1, 12)), [5, 5]):

@@ -133,3 +133,27 @@ async def test_running_one_item_twice_at_once_makes_one_content_and_one_charge(
         item = await session.get(JobItem, item_id)
     assert (contents, settles) == (1, 1)
     assert item is not None and item.state == "succeeded"
+
+
+async def test_watch_job_streams_a_snapshot_then_every_change_to_the_end(
+    channel: grpc.aio.Channel, tenants: TenantFactory, scripted: ScriptedText
+) -> None:
+    owner = await tenants.account(credits=500)
+    tasks = [await make_task(channel, owner, word_count=300) for _ in range(3)]
+    scripted.gate = asyncio.Event()
+    job = await generate(channel, owner, [t.id for t in tasks])
+    stream = watch(channel, owner.metadata(), job.id)
+    first = await stream.read()
+    assert first.type == jobs_pb2.JOB_EVENT_TYPE_SNAPSHOT
+    assert first.job.state in (jobs_pb2.JOB_STATE_PENDING, jobs_pb2.JOB_STATE_RUNNING)
+    scripted.gate.set()
+    events = [first]
+    while (event := await stream.read()) is not grpc.aio.EOF:
+        events.append(event)
+    assert events[-1].type == jobs_pb2.JOB_EVENT_TYPE_JOB_SUCCEEDED
+    assert events[-1].job.state == jobs_pb2.JOB_STATE_SUCCEEDED and len(events[-1].job.items) == 3
+    sequences = [e.sequence for e in events]
+    assert sequences == list(range(sequences[0], sequences[0] + len(events)))  # one event per change
+    succeeded = [e for e in events if e.type == jobs_pb2.JOB_EVENT_TYPE_ITEM_SUCCEEDED]
+    assert sorted(e.item.task_id for e in succeeded) == sorted(t.id for t in tasks)
+    assert all(e.job.succeeded_items >= 1 for e in succeeded)
