@@ -236,11 +236,12 @@ async def list_jobs(db: Database, tenant: TenantContext, *, query: ListQuery) ->
         return await list_page(session, LIST_SPEC, tenant, query)
 
 
-async def open_items_for_tasks(session: AsyncSession, task_ids: Sequence[int]) -> list[int]:
-    """The tasks among `task_ids` that a job not yet ended is working on."""
+async def open_items_for(session: AsyncSession, column: Any, ids: Sequence[int]) -> list[int]:
+    """The ids among `ids` (tasks, contents or images: `column` says which) that a job not yet
+    ended is working on."""
     rows = await session.scalars(
-        select(JobItem.task_id).join(Job, Job.id == JobItem.job_id)
-        .where(JobItem.task_id.in_(list(task_ids)), JobItem.state.in_(OPEN_STATES), Job.state.in_(OPEN_STATES))
+        select(column).join(Job, Job.id == JobItem.job_id)
+        .where(column.in_(list(ids)), JobItem.state.in_(OPEN_STATES), Job.state.in_(OPEN_STATES))
     )
     return sorted({r for r in rows if r is not None})
 
