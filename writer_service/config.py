@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     job_item_max_attempts: int = Field(default=3, ge=1)
     in_process_job_concurrency: int = Field(default=2, ge=1)
     job_event_poll_seconds: float = Field(default=0.1, gt=0)
+    # Rendered image sizes ("WxH") and file format; the defaults are sizes OpenAI's images API accepts.
+    featured_image_size: str = Field(default="1536x1024", pattern=r"^[0-9]{2,4}x[0-9]{2,4}$")
+    in_article_image_size: str = Field(default="1024x1024", pattern=r"^[0-9]{2,4}x[0-9]{2,4}$")
+    image_format: Literal["png", "webp", "jpeg"] = "png"
     worker_visibility_timeout_seconds: int = Field(default=300, ge=5)
     worker_concurrency: int = Field(default=2, ge=1)
 

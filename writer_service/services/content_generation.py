@@ -1,58 +1,43 @@
 """Running one content generation item: task in, draft content out, credits settled.
 
-Idempotent: the item is claimed (attempt n), the model is called outside any transaction, and the
-content, the task's completion, the AI log and the settlement are written in ONE transaction that
-still has to own attempt n. A redelivered or duplicated run therefore makes one content and one
-charge, whatever crashed where.
+The claim / retry / bill steps are services/ai_runs.py's; this module builds the brief from the
+task and writes the content, the task's completion and the settlement in one transaction.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
-from writer_service.ai.base import ArticleBrief, GeneratedArticle, TextProvider
-from writer_service.ai.errors import ProviderError
+from writer_service.ai.base import ArticleBrief, GeneratedArticle
 from writer_service.db.database import Database
-from writer_service.db.models import Cluster, Content, ContentTaxonomy, Job, JobItem, Sector, Site, Task
+from writer_service.db.models import Cluster, Content, ContentTaxonomy, Sector, Site, Task
 from writer_service.domain import seo
 from writer_service.domain.html_text import count_words
-from writer_service.domain.pricing import Prices
 from writer_service.domain.states import check_transition
-from writer_service.services import billing, jobs
+from writer_service.services import ai_runs, jobs
+from writer_service.services.ai_runs import ENDED, FAILED, RETRY, SUCCEEDED, Claim, Writer
 from writer_service.services.metadata_mapping import map_task_to_content
 
+__all__ = ["ENDED", "FAILED", "RETRY", "SUCCEEDED", "Writer", "run_item"]
+
 log = logging.getLogger("writer_service.generation")
-
-SUCCEEDED, FAILED, RETRY, ENDED = "succeeded", "failed", "retry", "ended"
-
-
-@dataclass
-class Writer:
-    """What running items needs: the database, the text model, prices and how often to try."""
-
-    db: Database
-    text: TextProvider
-    prices: Prices
-    max_attempts: int = 3
+OPERATION = "content_generation"
 
 
-async def _brief(db: Database, task_id: int) -> tuple[Task, ArticleBrief]:
+async def _brief(db: Database, task_id: int) -> ArticleBrief | None:
     async with db.read() as session:
         task = await session.get(Task, task_id)
         if task is None:
-            raise LookupError(f"task {task_id} no longer exists")
+            return None
         cluster = await session.get(Cluster, task.cluster_id)
         term = await session.get(ContentTaxonomy, task.taxonomy_term_id) if task.taxonomy_term_id else None
         site = await session.get(Site, task.site_id)
         sector = await session.get(Sector, task.sector_id)
     keywords = [k.strip() for k in task.keywords.split(",") if k.strip()]
     primary = keywords[0] if keywords else (cluster.name if cluster else task.title)
-    return task, ArticleBrief(
+    return ArticleBrief(
         title=task.title, primary_keyword=primary, keywords=keywords or [primary],
         cluster_name=cluster.name if cluster else "", content_type=task.content_type,
         content_structure=task.content_structure,
@@ -64,33 +49,25 @@ async def _brief(db: Database, task_id: int) -> tuple[Task, ArticleBrief]:
 
 async def run_item(writer: Writer, *, item_id: int) -> str:
     """Run one item of a content generation job; SUCCEEDED, FAILED, RETRY (try later) or ENDED."""
-    async with writer.db.transaction() as session:
-        attempt = await jobs.claim_item(session, item_id=item_id)
-        item = await session.get(JobItem, item_id)
-    if attempt is None or item is None or item.task_id is None:
+    claimed = await ai_runs.claim(writer, item_id)
+    if claimed is None or claimed.item.task_id is None:
         return ENDED
-    try:
-        task, brief = await _brief(writer.db, item.task_id)
-    except LookupError as missing:
-        return await _fail(writer, item_id=item_id, attempt=attempt, reason=f"TASK_GONE: {missing}")
-    started = time.monotonic()
-    try:
-        article = await writer.text.write_article(brief)
-    except ProviderError as error:
-        await _log_failure(writer, task=task, item=item, error=error, started=started)
-        if error.retryable and attempt < writer.max_attempts:
-            log.warning("item %s attempt %s: %s, will retry", item_id, attempt, error.reason)
-            return RETRY
-        return await _fail(writer, item_id=item_id, attempt=attempt, reason=f"{error.reason}: {error.message}")
-    return await _finish(writer, item_id=item_id, attempt=attempt, task_id=task.id, article=article)
+    brief = await _brief(writer.db, claimed.item.task_id)
+    if brief is None:
+        return await ai_runs.fail(writer, claimed, f"TASK_GONE: task {claimed.item.task_id} no longer exists")
+    answer = await ai_runs.call_model(writer, claimed, operation=OPERATION, provider=writer.text,
+                                      call=lambda: writer.text.write_article(brief))
+    if isinstance(answer, str):
+        return answer
+    return await _finish(writer, claimed, answer)
 
 
-async def _finish(writer: Writer, *, item_id: int, attempt: int, task_id: int, article: GeneratedArticle) -> str:
+async def _finish(writer: Writer, claimed: Claim, article: GeneratedArticle) -> str:
     async with writer.db.transaction() as session:
-        item = await jobs.own_item(session, item_id=item_id, attempt=attempt)
+        item = await jobs.own_item(session, item_id=claimed.item.id, attempt=claimed.attempt)
         if item is None:
             return ENDED  # another run of the same item finished it
-        task = await session.scalar(select(Task).where(Task.id == task_id).with_for_update())
+        task = await session.scalar(select(Task).where(Task.id == item.task_id).with_for_update())
         if task is None or task.delete_time is not None or task.status == "completed":
             await jobs.item_failed(session, item=item, reason="TASK_CHANGED: the task was deleted or completed")
             return FAILED
@@ -100,18 +77,9 @@ async def _finish(writer: Writer, *, item_id: int, attempt: int, task_id: int, a
         await map_task_to_content(session, task=task, content=content)
         check_transition("Task", task.id, task.status, "completed")
         task.status = "completed"
-        words = count_words(article.html)
-        charged = writer.prices.content_cost(words, item.credits_reserved)
-        job = await session.get(Job, item.job_id)
-        assert job is not None
-        usage = article.usage
-        await billing.record_ai_request(
-            session, account_id=task.account_id, site_id=task.site_id, sector_id=task.sector_id,
-            operation="content_generation", provider=usage.provider, model=usage.model,
-            tokens_in=usage.tokens_in, tokens_out=usage.tokens_out, credits=charged,
-            duration_ms=usage.duration_ms, job_id=job.id, job_item_id=item.id,
-            automation_run_id=job.automation_run_id)
-        await jobs.item_succeeded(session, item=item, charged=charged, result_content_id=content.id)
+        charged = writer.prices.content_cost(content.word_count, item.credits_reserved)
+        await ai_runs.succeed(session, claimed, item, operation=OPERATION, usage=article.usage, charged=charged,
+                              result_content_id=content.id)
     report = seo.validate(seo.ContentFacts(title=content.title, content_html=content.content_html,
                                            meta_title=content.meta_title, meta_description=content.meta_description,
                                            primary_keyword=content.primary_keyword, target_words=task.word_count))
@@ -130,22 +98,3 @@ def _content(task: Task, article: GeneratedArticle) -> Content:
         content_type=task.content_type, content_structure=task.content_structure, source="igny8",
         status="draft", sync_status="native", word_count=count_words(article.html), external_metadata={},
     )
-
-
-async def _fail(writer: Writer, *, item_id: int, attempt: int, reason: str) -> str:
-    async with writer.db.transaction() as session:
-        item = await jobs.own_item(session, item_id=item_id, attempt=attempt)
-        if item is None:
-            return ENDED
-        await jobs.item_failed(session, item=item, reason=reason)
-    return FAILED
-
-
-async def _log_failure(writer: Writer, *, task: Task, item: Any, error: ProviderError, started: float) -> None:
-    async with writer.db.transaction() as session:
-        job = await session.get(Job, item.job_id)
-        await billing.record_ai_request(
-            session, account_id=task.account_id, site_id=task.site_id, sector_id=task.sector_id,
-            operation="content_generation", provider=writer.text.name, model=writer.text.model,
-            duration_ms=int((time.monotonic() - started) * 1000), error=f"{error.reason}: {error.message}",
-            job_id=item.job_id, job_item_id=item.id, automation_run_id=job.automation_run_id if job else None)

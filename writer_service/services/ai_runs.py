@@ -1,0 +1,115 @@
+"""What every AI job item does around its model call: claim, retry or fail, bill, finish.
+
+Idempotent by construction: an item is claimed (attempt n), the model is called outside any
+transaction, and whatever the item writes is written in ONE transaction that must still own
+attempt n (jobs.own_item). A redelivered or duplicated run therefore writes once and charges once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from writer_service.ai.base import ImageProvider, TextProvider, Usage
+from writer_service.ai.errors import ProviderError
+from writer_service.db.database import Database
+from writer_service.db.models import Job, JobItem
+from writer_service.domain.pricing import Prices
+from writer_service.services import billing, jobs
+from writer_service.storage.media import MediaStorage
+
+log = logging.getLogger("writer_service.generation")
+
+SUCCEEDED, FAILED, RETRY, ENDED = "succeeded", "failed", "retry", "ended"
+OUTCOMES = (SUCCEEDED, FAILED, RETRY, ENDED)
+T = TypeVar("T")
+
+
+@dataclass
+class Writer:
+    """What running items needs: the database, the models, where files go, prices and attempts."""
+
+    db: Database
+    text: TextProvider
+    prices: Prices
+    max_attempts: int = 3
+    images: ImageProvider | None = None
+    storage: MediaStorage | None = None
+    featured_size: tuple[int, int] = (1536, 1024)
+    in_article_size: tuple[int, int] = (1024, 1024)
+    image_format: str = "png"
+
+
+@dataclass
+class Claim:
+    """An item this run owns, as attempt `attempt`, and its job."""
+
+    item: JobItem
+    job: Job
+    attempt: int
+
+
+async def claim(writer: Writer, item_id: int) -> Claim | None:
+    """Mark the item running for this attempt; None when it has already ended."""
+    async with writer.db.transaction() as session:
+        attempt = await jobs.claim_item(session, item_id=item_id)
+        item = await session.get(JobItem, item_id)
+        job = await session.get(Job, item.job_id) if item is not None else None
+    if attempt is None or item is None or job is None:
+        return None
+    return Claim(item=item, job=job, attempt=attempt)
+
+
+async def call_model(
+    writer: Writer, claimed: Claim, *, operation: str, provider: Any, call: Callable[[], Awaitable[T]],
+    on_failed: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> T | str:
+    """The model's answer, or the item's outcome when the call failed: RETRY while attempts are
+    left for a retryable failure, else the item fails with the reason (and `on_failed` runs)."""
+    started = time.monotonic()
+    try:
+        return await call()
+    except ProviderError as error:
+        reason = f"{error.reason}: {error.message}"
+        async with writer.db.transaction() as session:
+            await billing.record_ai_request(
+                session, account_id=claimed.job.account_id, site_id=claimed.job.site_id,
+                sector_id=claimed.job.sector_id, operation=operation, provider=provider.name, model=provider.model,
+                duration_ms=int((time.monotonic() - started) * 1000), error=reason, job_id=claimed.job.id,
+                job_item_id=claimed.item.id, automation_run_id=claimed.job.automation_run_id)
+        if error.retryable and claimed.attempt < writer.max_attempts:
+            log.warning("job item %s attempt %s: %s, will retry", claimed.item.id, claimed.attempt, error.reason)
+            return RETRY
+        return await fail(writer, claimed, reason, on_failed=on_failed)
+
+
+async def fail(writer: Writer, claimed: Claim, reason: str,
+               on_failed: Callable[[AsyncSession], Awaitable[None]] | None = None) -> str:
+    """Fail the item with `reason` (releasing its credits), if this attempt still owns it."""
+    async with writer.db.transaction() as session:
+        item = await jobs.own_item(session, item_id=claimed.item.id, attempt=claimed.attempt)
+        if item is None:
+            return ENDED
+        if on_failed is not None:
+            await on_failed(session)
+        await jobs.item_failed(session, item=item, reason=reason)
+    return FAILED
+
+
+async def succeed(
+    session: AsyncSession, claimed: Claim, item: JobItem, *, operation: str, usage: Usage, charged: int,
+    result_content_id: int | None = None,
+) -> None:
+    """Log the AI call with what it cost and settle the item, in the caller's transaction."""
+    job = claimed.job
+    await billing.record_ai_request(
+        session, account_id=job.account_id, site_id=job.site_id, sector_id=job.sector_id, operation=operation,
+        provider=usage.provider, model=usage.model, tokens_in=usage.tokens_in, tokens_out=usage.tokens_out,
+        credits=charged, duration_ms=usage.duration_ms, job_id=job.id, job_item_id=item.id,
+        automation_run_id=job.automation_run_id)
+    await jobs.item_succeeded(session, item=item, charged=charged, result_content_id=result_content_id)
