@@ -25,6 +25,8 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Alembic announces each of its plugins at INFO on every start; the upgrades it runs stay visible.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def migrate(settings: Settings) -> None:
@@ -73,6 +75,8 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    # An admin command's output is its JSON; migrating the embedded database on the way is not news.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     migrate_if_embedded(settings)
     action: Callable[[Database, argparse.Namespace], Awaitable[dict[str, Any]]] = args.admin_action
 
