@@ -67,10 +67,10 @@ async def claim(writer: Writer, item_id: int) -> Claim | None:
 
 async def call_model(
     writer: Writer, claimed: Claim, *, operation: str, provider: Any, call: Callable[[], Awaitable[T]],
-    on_failed: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    on_failed: Callable[[AsyncSession, str], Awaitable[None]] | None = None,
 ) -> T | str:
     """The model's answer, or the item's outcome when the call failed: RETRY while attempts are
-    left for a retryable failure, else the item fails with the reason (and `on_failed` runs)."""
+    left for a retryable failure, else the item fails with the reason (and `on_failed` gets it)."""
     started = time.monotonic()
     try:
         return await call()
@@ -89,14 +89,15 @@ async def call_model(
 
 
 async def fail(writer: Writer, claimed: Claim, reason: str,
-               on_failed: Callable[[AsyncSession], Awaitable[None]] | None = None) -> str:
-    """Fail the item with `reason` (releasing its credits), if this attempt still owns it."""
+               on_failed: Callable[[AsyncSession, str], Awaitable[None]] | None = None) -> str:
+    """Fail the item with `reason` (releasing its credits), if this attempt still owns it; `on_failed`
+    records the reason on what the item works on, in the same transaction."""
     async with writer.db.transaction() as session:
         item = await jobs.own_item(session, item_id=claimed.item.id, attempt=claimed.attempt)
         if item is None:
             return ENDED
         if on_failed is not None:
-            await on_failed(session)
+            await on_failed(session, reason)
         await jobs.item_failed(session, item=item, reason=reason)
     return FAILED
 
