@@ -20,6 +20,8 @@ class CreditTransaction(IdMixin, Base):
         one_of("kind", CREDIT_TRANSACTION_KINDS),
         not_negative("balance_after"),
         Index("ix_credit_transactions_account_id_id", "account_id", "id"),
+        # ListCreditTransactions pages by (create_time, id) within an account.
+        Index("ix_credit_transactions_account_create_time_id", "account_id", "create_time", "id"),
     )
 
     account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
@@ -41,6 +43,8 @@ class AIRequestLog(IdMixin, TenantMixin, Base):
         one_of("operation", AI_OPERATIONS),
         one_of("outcome", AI_OUTCOMES),
         Index("ix_ai_request_logs_account_id_id", "account_id", "id"),
+        # ListAIRequestLogs pages by (create_time, id) within an account and site.
+        Index("ix_ai_request_logs_account_site_create_time_id", "account_id", "site_id", "create_time", "id"),
         Index("ix_ai_request_logs_automation_run_id", "automation_run_id"),
         Index("ix_ai_request_logs_job_id", "job_id"),
     )
