@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from igny8.writer.v1 import billing_pb2, billing_pb2_grpc
-from writer_service.api.convert import timestamp
+from writer_service.api.convert import list_query, timestamp, to_proto
 from writer_service.services import billing
 from writer_service.tenancy.context import current_tenant
 
@@ -30,4 +30,22 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
             credits=balance.credits,
             reserved=balance.reserved,
             update_time=timestamp(balance.update_time),
+        )
+
+    async def ListCreditTransactions(  # noqa: N802 - gRPC method name
+        self, request: billing_pb2.ListCreditTransactionsRequest, context: grpc.aio.ServicerContext
+    ) -> billing_pb2.ListCreditTransactionsResponse:
+        page = await billing.list_credit_transactions(self.db, current_tenant(), query=list_query(request))
+        return billing_pb2.ListCreditTransactionsResponse(
+            credit_transactions=[to_proto(billing_pb2.CreditTransaction, row) for row in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def ListAIRequestLogs(  # noqa: N802 - gRPC method name
+        self, request: billing_pb2.ListAIRequestLogsRequest, context: grpc.aio.ServicerContext
+    ) -> billing_pb2.ListAIRequestLogsResponse:
+        page = await billing.list_ai_request_logs(self.db, current_tenant(), query=list_query(request))
+        return billing_pb2.ListAIRequestLogsResponse(
+            ai_request_logs=[to_proto(billing_pb2.AIRequestLog, row) for row in page.items],
+            next_page_token=page.next_page_token,
         )

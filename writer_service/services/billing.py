@@ -9,11 +9,36 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from writer_service.db.database import Database
-from writer_service.db.models import Account, AIRequestLog, Job
+from writer_service.db.models import Account, AIRequestLog, CreditTransaction, Job
 from writer_service.domain.errors import NotFound
+from writer_service.domain.vocabulary import AI_OPERATIONS, AI_OUTCOMES, CREDIT_TRANSACTION_KINDS
+from writer_service.services.listing import FilterField, ListQuery, ListSpec, Page, list_page
 from writer_service.tenancy.context import TenantContext
 
 OPEN_JOB_STATES = ("pending", "running")
+
+LEDGER_SPEC = ListSpec(
+    model=CreditTransaction,
+    filters={
+        "kind": FilterField(CreditTransaction.kind, "enum", CREDIT_TRANSACTION_KINDS),
+        "job_id": FilterField(CreditTransaction.job_id, "id"),
+        "create_time": FilterField(CreditTransaction.create_time, "time"),
+    },
+    order_fields={"create_time": CreditTransaction.create_time, "amount": CreditTransaction.amount},
+)
+
+AI_LOG_SPEC = ListSpec(
+    model=AIRequestLog,
+    filters={
+        "operation": FilterField(AIRequestLog.operation, "enum", AI_OPERATIONS),
+        "outcome": FilterField(AIRequestLog.outcome, "enum", AI_OUTCOMES),
+        "job_id": FilterField(AIRequestLog.job_id, "id"),
+        "automation_run_id": FilterField(AIRequestLog.automation_run_id, "id"),
+        "create_time": FilterField(AIRequestLog.create_time, "time"),
+    },
+    order_fields={"create_time": AIRequestLog.create_time, "credits": AIRequestLog.credits,
+                  "duration_ms": AIRequestLog.duration_ms},
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,19 @@ async def get_balance(db: Database, tenant: TenantContext) -> Balance:
         )
     return Balance(account_id=account_id, credits=row.credits, reserved=int(reserved or 0),
                    update_time=row.update_time)
+
+
+async def list_credit_transactions(db: Database, tenant: TenantContext, *, query: ListQuery) -> Page:
+    """A page of the caller's account ledger (the ledger is the account's: site and sector do not narrow it)."""
+    tenant.require_account()
+    async with db.read() as session:
+        return await list_page(session, LEDGER_SPEC, tenant, query)
+
+
+async def list_ai_request_logs(db: Database, tenant: TenantContext, *, query: ListQuery) -> Page:
+    """A page of the AI calls the caller may see."""
+    async with db.read() as session:
+        return await list_page(session, AI_LOG_SPEC, tenant, query)
 
 
 async def record_ai_request(

@@ -321,7 +321,10 @@ Global___GetCreditBalanceRequest: _TypeAlias = GetCreditBalanceRequest  # noqa: 
 
 @_typing.final
 class ListCreditTransactionsRequest(_message.Message):
-    """Request of BillingService.ListCreditTransactions."""
+    """Request of BillingService.ListCreditTransactions. The ledger is the account's: the account
+    comes from the caller (or x-account-id for platform roles: FAILED_PRECONDITION without it),
+    and the site and sector headers do not narrow it.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
