@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -27,6 +27,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     first_error: str = ""
+    latencies: tuple[float, ...] = field(default=(), repr=False)  # seconds, sorted
 
     @property
     def rate(self) -> float:
@@ -67,10 +68,21 @@ async def run(name: str, call: Call, *, concurrency: int, warmup: float, duratio
                 latencies.append(time.perf_counter() - began)
 
     await asyncio.gather(*(caller() for _ in range(concurrency)))
+    return _result(name, latencies, len(errors), duration, errors[0] if errors else "")
+
+
+def _result(name: str, latencies: list[float], errors: int, seconds: float, first_error: str) -> Result:
     latencies.sort()
-    return Result(name=name, calls=len(latencies), errors=len(errors), seconds=duration,
+    return Result(name=name, calls=len(latencies), errors=errors, seconds=seconds,
                   p50_ms=percentile(latencies, 0.50) * 1000, p99_ms=percentile(latencies, 0.99) * 1000,
-                  first_error=errors[0] if errors else "")
+                  first_error=first_error, latencies=tuple(latencies))
+
+
+def merge(name: str, results: list[Result]) -> Result:
+    """Several runs of one scenario as one: calls and seconds summed, percentiles of all latencies."""
+    latencies = [latency for r in results for latency in r.latencies]
+    first_error = next((r.first_error for r in results if r.first_error), "")
+    return _result(name, latencies, sum(r.errors for r in results), sum(r.seconds for r in results), first_error)
 
 
 def table(results: list[Result]) -> str:

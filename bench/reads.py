@@ -2,11 +2,12 @@
 service on PostgreSQL, beside the same reads done by raw psycopg from a bare grpc.aio handler.
 
     python -m bench.reads --quick     # 20,000 tasks, 2 s per scenario: about a minute
-    python -m bench.reads             # 1,000,000 tasks, 12 s per scenario
+    python -m bench.reads             # 1,000,000 tasks, 12 s per scenario: about five minutes
 
 It creates a database writer_bench_<hex> (next to WRITER_BENCH_POSTGRES_URL's, by default
 postgres@127.0.0.1:5432), seeds it, starts both servers as processes, measures each scenario with
-a closed loop of --concurrency calls in flight, prints req/s, p50 and p99 and the ratios against
+a closed loop of --concurrency calls in flight (the scenarios compared with each other take turns,
+in --rounds runs each, so that a noisy moment on the machine hits every side alike), prints req/s, p50 and p99 and the ratios against
 the issue's targets, then stops the servers and drops the database.
 """
 
@@ -55,15 +56,17 @@ TARGETS = [
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 tasks, 2 s per scenario")
+    parser.add_argument("--quick", action="store_true", help="20,000 tasks, 2 s per scenario in 2 rounds")
     parser.add_argument("--tasks", type=int, help="tasks to seed (default 1,000,000; 20,000 with --quick)")
     parser.add_argument("--duration", type=float, help="measured seconds per scenario (default 12; 2 with --quick)")
-    parser.add_argument("--warmup", type=float, help="uncounted seconds before each scenario (default 3; 1 quick)")
+    parser.add_argument("--rounds", type=int, help="runs the duration is split into (default 4; 2 with --quick)")
+    parser.add_argument("--warmup", type=float, help="uncounted seconds before each run (default 1; 0.5 quick)")
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight (default 16)")
     args = parser.parse_args(argv)
     args.tasks = args.tasks or (20_000 if args.quick else 1_000_000)
     args.duration = args.duration or (2.0 if args.quick else 12.0)
-    args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
+    args.rounds = max(1, args.rounds or (2 if args.quick else 4))
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     return args
 
 
@@ -83,8 +86,24 @@ async def check_answers(service: tasks_pb2_grpc.TasksServiceStub, raw: tasks_pb2
         request = tasks_pb2.ListTasksRequest(page_size=PAGE_SIZE, page_token=token)
         a, b = await service.ListTasks(request, metadata=md), await raw.ListTasks(request, metadata=md)
         _same_tasks(list(a.tasks), list(b.tasks), "ListTasks")
+        if a.next_page_token != b.next_page_token:
+            raise SystemExit("the service and the raw baseline answer different page tokens")
         if len(a.tasks) != PAGE_SIZE or not a.next_page_token:
             raise SystemExit(f"ListTasks answered {len(a.tasks)} tasks, not a full page")
+
+
+async def interleaved(args: argparse.Namespace, scenarios: list[tuple[str, closed_loop.Call]]) -> list[Result]:
+    """Run scenarios that are compared with each other in turn, `args.rounds` times, starting each round
+    one scenario later, and merge each scenario's runs: a noisy moment hits every side alike."""
+    runs: dict[str, list[Result]] = {name: [] for name, _ in scenarios}
+    for i in range(args.rounds):
+        shift = i % len(scenarios)
+        for name, call in scenarios[shift:] + scenarios[:shift]:
+            runs[name].append(await closed_loop.run(name, call, concurrency=args.concurrency, warmup=args.warmup,
+                                                    duration=args.duration / args.rounds))
+    merged = [closed_loop.merge(name, runs[name]) for name, _ in scenarios]
+    print(closed_loop.table(merged).split("\n", 1)[1], flush=True)
+    return merged
 
 
 async def measure(args: argparse.Namespace, seeded: Seeded, deep_token: str, service_address: str,
@@ -108,19 +127,13 @@ async def measure(args: argparse.Namespace, seeded: Seeded, deep_token: str, ser
                                   content_structure=common_pb2.CONTENT_STRUCTURE_ARTICLE, keywords="bench")
             return service.CreateTask(tasks_pb2.CreateTaskRequest(task=task), metadata=md)
 
-        scenarios: list[tuple[str, closed_loop.Call]] = []
-        for side, stub in (("raw", raw), ("service", service)):
-            scenarios.append((f"{side} GetTask", get_task(stub)))
-        for page, request in (("first", first), ("deep", deep)):
-            for side, stub in (("raw", raw), ("service", service)):
-                scenarios.append((f"{side} ListTasks {page} page", _call(stub.ListTasks, request, md)))
-        scenarios.append(("service CreateTask", create_task))
-        results = []
-        for name, call in scenarios:
-            result = await closed_loop.run(name, call, concurrency=args.concurrency, warmup=args.warmup,
-                                           duration=args.duration)
-            print(closed_loop.table([result]).split("\n", 1)[1], flush=True)
-            results.append(result)
+        sides = (("raw", raw), ("service", service))
+        results = await interleaved(args, [(f"{side} GetTask", get_task(stub)) for side, stub in sides])
+        results += await interleaved(args, [
+            (f"{side} ListTasks {page} page", _call(stub.ListTasks, request, md))
+            for page, request in (("first", first), ("deep", deep)) for side, stub in sides
+        ])
+        results += await interleaved(args, [("service CreateTask", create_task)])
         return results
 
 
@@ -145,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     """Seed, serve, measure, print, clean up."""
     args = parse_args(argv)
     depth = args.tasks // 2
-    print(f"reads benchmark: {args.tasks:,} tasks, {args.concurrency} calls in flight, {args.warmup:g} s warm-up "
-          f"+ {args.duration:g} s per scenario, deep page after row {depth:,}", flush=True)
+    print(f"reads benchmark: {args.tasks:,} tasks, {args.concurrency} calls in flight, {args.duration:g} s per "
+          f"scenario in {args.rounds} interleaved runs (each after {args.warmup:g} s of warm-up), deep page after "
+          f"row {depth:,}", flush=True)
     with bench_database() as url:
         seeded = seed(url, args.tasks)
         token = deep_page_token(url, seeded, depth)
