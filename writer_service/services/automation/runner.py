@@ -1,0 +1,120 @@
+"""Starting automation runs, and driving each in a task of its own while its caller reads the events.
+
+The run does not live inside the call: a caller that cancels, or whose deadline passes, only sets the
+run's stop flag, and the run stops at the next item boundary (what started finishes and is counted)
+before it writes its end state. The call itself only relays the run's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from writer_service.services.automation import ideas, runs
+from writer_service.services.automation.events import (
+    CONTENT_GENERATION,
+    FAILED,
+    IMAGE_GENERATION,
+    IMAGE_PROMPTS,
+    PIPELINE,
+    STAGES,
+    SUCCEEDED,
+    TASK_CREATION,
+    Event,
+    StageSummary,
+)
+from writer_service.services.automation.job_stages import JobStage, run_job_stage
+from writer_service.services.automation.progress import RunContext
+from writer_service.services.automation.stages import CONTENT_STAGE, IMAGE_STAGE, PROMPT_STAGE
+from writer_service.services.generation import Generation
+from writer_service.tenancy.context import TenantContext
+
+log = logging.getLogger("writer_service.automation")
+
+
+def _jobs_of(spec: JobStage) -> Callable[[RunContext], Awaitable[StageSummary]]:
+    async def run(ctx: RunContext) -> StageSummary:
+        return await run_job_stage(ctx, spec)
+    return run
+
+
+STAGE_RUNNERS: dict[int, Callable[[RunContext], Awaitable[StageSummary]]] = {
+    TASK_CREATION: ideas.run_stage,
+    CONTENT_GENERATION: _jobs_of(CONTENT_STAGE),
+    IMAGE_PROMPTS: _jobs_of(PROMPT_STAGE),
+    IMAGE_GENERATION: _jobs_of(IMAGE_STAGE),
+}
+
+
+class Automation:
+    """Runs automation stages 3 to 6 (one stage, or all four as the pipeline) for callers."""
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, tenant: TenantContext, *, stage: int, site_id: int = 0, sector_id: int = 0,
+                  max_items: int = 0, cluster_id: int = 0, request_id: str = "") -> AsyncIterator[Event]:
+        """Start a run of `stage` (PIPELINE: stages 3 to 6) and yield its events until its last summary;
+        a retried request_id yields its first run's summary as it stands. Closing the iterator early
+        stops the run at the next item boundary."""
+        started = await runs.start_run(self.gen.db, tenant, stage=stage, site_id=site_id, sector_id=sector_id,
+                                       max_items=max_items, cluster_id=cluster_id, request_id=request_id)
+        if not started.created:
+            yield runs.summary_of(started.run)
+            return
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        ctx = RunContext(gen=self.gen, tenant=started.tenant, run_id=started.run.id, limits=started.limits,
+                         emit=queue.put_nowait, stop=asyncio.Event())
+        task = asyncio.create_task(self._drive(ctx, stage, queue), name=f"automation-run-{ctx.run_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            ctx.stop.set()
+
+    async def drain(self) -> None:
+        """Wait for every run started so far to end."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _drive(self, ctx: RunContext, stage: int, queue: asyncio.Queue[Event | None]) -> None:
+        try:
+            await (_pipeline(ctx) if stage == PIPELINE else _one_stage(ctx, stage))
+        except Exception:  # noqa: BLE001 - the run ends failed and says so; the cause goes to the log
+            log.exception("automation run %s failed", ctx.run_id)
+            with contextlib.suppress(Exception):
+                await runs.record_tally(self.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, state=FAILED)
+            ctx.emit(StageSummary(run_id=ctx.run_id, stage=stage, items_done=ctx.tally.done,
+                                  items_failed=ctx.tally.failed, items_skipped=ctx.tally.skipped,
+                                  credits_used=ctx.tally.credits, state=FAILED))
+        finally:
+            queue.put_nowait(None)
+
+
+async def _one_stage(ctx: RunContext, stage: int) -> None:
+    summary = await STAGE_RUNNERS[stage](ctx)
+    await runs.record_tally(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, state=summary.state)
+    ctx.emit(summary)
+
+
+async def _pipeline(ctx: RunContext) -> None:
+    """Stages 3 to 6 in order, each with its summary; the first that does not succeed ends the run."""
+    last: StageSummary | None = None
+    for stage in STAGES:
+        last = await STAGE_RUNNERS[stage](ctx)
+        ctx.emit(last)
+        if last.state != SUCCEEDED:
+            break
+    assert last is not None
+    await runs.record_tally(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, state=last.state)
+    ctx.emit(StageSummary(
+        run_id=ctx.run_id, stage=PIPELINE, items_done=ctx.tally.done, items_failed=ctx.tally.failed,
+        items_skipped=ctx.tally.skipped, credits_used=ctx.tally.credits, state=last.state,
+        credits_exhausted=last.credits_exhausted, credits_required=last.credits_required,
+        credits_available=last.credits_available,
+    ))
