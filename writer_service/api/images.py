@@ -1,5 +1,4 @@
-"""ImagesService: proto in, service call, proto out. GenerateImagePrompts and GenerateImages are
-not served here yet (the error interceptor answers UNIMPLEMENTED)."""
+"""ImagesService: proto in, service call, proto out."""
 
 from __future__ import annotations
 
@@ -10,9 +9,10 @@ import grpc
 
 from igny8.writer.v1 import images_pb2, images_pb2_grpc
 from writer_service.api.convert import from_proto, list_query, present, to_proto
+from writer_service.api.jobs import job_with_items
 from writer_service.db.models import Image
 from writer_service.domain.errors import InvalidArgument
-from writer_service.services import images, images_files
+from writer_service.services import image_generation, images, images_files
 from writer_service.storage import LocalMediaStorage
 from writer_service.tenancy.context import current_tenant
 
@@ -50,6 +50,7 @@ class ImagesServicer(images_pb2_grpc.ImagesServiceServicer):
 
     def __init__(self, runtime: Runtime) -> None:
         self.db = runtime.db
+        self.generation = runtime.generation
         self.storage = LocalMediaStorage(runtime.settings.resolved_media_root())
 
     async def CreateImage(self, request: images_pb2.CreateImageRequest, context: Context) -> images_pb2.Image:  # noqa: N802
@@ -124,3 +125,21 @@ class ImagesServicer(images_pb2_grpc.ImagesServiceServicer):
             etag=metadata.etag, filename=metadata.filename, chunks=chunks,
         )
         return image_message(row)
+
+    async def GenerateImagePrompts(  # noqa: N802
+        self, request: images_pb2.GenerateImagePromptsRequest, context: Context
+    ) -> images_pb2.GenerateImagePromptsResponse:
+        job = await image_generation.generate_image_prompts(
+            self.generation, current_tenant(), content_ids=list(request.content_ids),
+            max_in_article=request.max_in_article_images, request_id=request.request_id, wait=request.wait,
+        )
+        return images_pb2.GenerateImagePromptsResponse(job=job_with_items(job))
+
+    async def GenerateImages(  # noqa: N802
+        self, request: images_pb2.GenerateImagesRequest, context: Context
+    ) -> images_pb2.GenerateImagesResponse:
+        job = await image_generation.generate_images(
+            self.generation, current_tenant(), image_ids=list(request.image_ids),
+            content_ids=list(request.content_ids), request_id=request.request_id, wait=request.wait,
+        )
+        return images_pb2.GenerateImagesResponse(job=job_with_items(job))

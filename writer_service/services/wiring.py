@@ -1,19 +1,29 @@
-"""Building the generation machinery from the settings: prices, models, the item runner."""
+"""Building the generation machinery from the settings: prices, models, media storage, the item runner."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
+from writer_service.ai.base import MAX_IMAGE_SIDE
 from writer_service.config import Settings
 from writer_service.db.database import Database
 from writer_service.db.models import Job, JobItem
 from writer_service.domain.pricing import Prices
-from writer_service.services import content_generation
-from writer_service.services.content_generation import ENDED, Writer
+from writer_service.services import content_generation, image_runs
+from writer_service.services.ai_runs import ENDED, Writer
+from writer_service.storage import LocalMediaStorage
 
 log = logging.getLogger("writer_service.generation")
+
+# The runner of each kind of job: one item in, its outcome out.
+RUNNERS: dict[str, Callable[..., Awaitable[str]]] = {
+    "content_generation": content_generation.run_item,
+    "image_prompts": image_runs.run_prompts_item,
+    "image_generation": image_runs.run_image_item,
+}
 
 
 def prices_from(settings: Settings) -> Prices:
@@ -38,7 +48,7 @@ class ItemRunner:
 
     @property
     def writer(self) -> Writer:
-        """The content writer, made on first use (its model client is not needed before)."""
+        """The writer of every kind of item, made on first use (its model clients are not needed before)."""
         if self._writer is None:
             self._writer = build_writer(self.settings, self.db)
         return self._writer
@@ -47,8 +57,9 @@ class ItemRunner:
         async with self.db.read() as session:
             kind = await session.scalar(
                 select(Job.kind).join(JobItem, JobItem.job_id == Job.id).where(JobItem.id == item_id))
-        if kind == "content_generation":
-            return await content_generation.run_item(self.writer, item_id=item_id)
+        runner = RUNNERS.get(kind or "")
+        if runner is not None:
+            return await runner(self.writer, item_id=item_id)
         log.error("job item %s: no runner for job kind %r", item_id, kind)
         return ENDED
 
@@ -58,12 +69,25 @@ class ItemRunner:
             await self.db.close()
 
 
+def image_size(value: str, name: str) -> tuple[int, int]:
+    """A "WxH" size of the settings as (width, height); ValueError naming the setting when it is unusable."""
+    width, _, height = value.partition("x")
+    size = (int(width), int(height))
+    if not all(1 <= side <= MAX_IMAGE_SIDE for side in size):
+        raise ValueError(f"WRITER_{name.upper()} {value!r}: each side must be 1-{MAX_IMAGE_SIDE} pixels")
+    return size
+
+
 def build_writer(settings: Settings, db: Database) -> Writer:
-    """The content writer of the settings: its text model, prices and attempts."""
-    from writer_service.ai import text_provider
+    """The writer of the settings: its text and image models, media storage, image sizes, prices and attempts."""
+    from writer_service.ai import image_provider, text_provider
 
     return Writer(db=db, text=text_provider(settings), prices=prices_from(settings),
-                  max_attempts=settings.job_item_max_attempts)
+                  max_attempts=settings.job_item_max_attempts, images=image_provider(settings),
+                  storage=LocalMediaStorage(settings.resolved_media_root()),
+                  featured_size=image_size(settings.featured_image_size, "featured_image_size"),
+                  in_article_size=image_size(settings.in_article_image_size, "in_article_image_size"),
+                  image_format=settings.image_format)
 
 
 def build_item_runner(settings: Settings, db: Database | None = None) -> ItemRunner:
