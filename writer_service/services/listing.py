@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -201,12 +201,29 @@ def decode_token(token: str, fingerprint: str, size: int) -> list[Any]:
 
 
 def _after(terms: list[tuple[str, InstrumentedAttribute[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order of `terms` (any mix of directions)."""
+    """Rows strictly after `values` in the order of `terms` (any mix of directions).
+
+    The condition must narrow the index range, or a deep page reads every row before it: one
+    direction over NOT NULL columns is a row comparison, `(k, id) < (:k, :id)`, which is an index
+    condition on PostgreSQL and SQLite alike; other orders spell out the steps and put the first
+    column's bound in front, so that the index range starts at the last row's value.
+    """
+    columns = [column for _, column, _ in terms]
+    descending = terms[0][2]
+    if all(desc == descending for _, _, desc in terms) and not any(map(_nullable, columns)) \
+            and None not in values:
+        keys = tuple_(*columns)
+        bound = tuple_(*(literal(value, column.type) for column, value in zip(columns, values, strict=True)))
+        return keys < bound if descending else keys > bound
     clauses = []
-    for i, (_, column, descending) in enumerate(terms):
+    for i, (_, column, desc) in enumerate(terms):
         equal_prefix = [terms[j][1] == values[j] for j in range(i)]  # "== None" is IS NULL
-        clauses.append(and_(*equal_prefix, _step(column, values[i], descending)))
-    return or_(*clauses) if clauses else false()
+        clauses.append(and_(*equal_prefix, _step(column, values[i], desc)))
+    steps = or_(*clauses)
+    first, first_value = columns[0], values[0]
+    if _nullable(first) or first_value is None:
+        return steps
+    return and_(first <= first_value if descending else first >= first_value, steps)
 
 
 def _nullable(column: InstrumentedAttribute[Any]) -> bool:
