@@ -41,11 +41,12 @@ def automation_stub(channel: Channel) -> automation_pb2_grpc.AutomationServiceSt
     return automation_pb2_grpc.AutomationServiceStub(channel)
 
 
-def start(channel: Channel, tenant: Tenant, method: str, *, metadata: Any = None,
+def start(channel: Channel, tenant: Tenant, method: str, *, metadata: Any = None, timeout: float | None = None,
           **fields: Any) -> grpc.aio.UnaryStreamCall:
-    """A Run* call (not read yet)."""
+    """A Run* call (not read yet), with a deadline `timeout` seconds away if given."""
     call = getattr(automation_stub(channel), method)
-    return call(REQUESTS[method](**fields), metadata=tenant.metadata() if metadata is None else metadata)  # type: ignore[no-any-return]
+    return call(REQUESTS[method](**fields), metadata=tenant.metadata() if metadata is None else metadata,  # type: ignore[no-any-return]
+                timeout=timeout)
 
 
 async def run(channel: Channel, tenant: Tenant, method: str, **fields: Any) -> Events:
