@@ -61,7 +61,7 @@ async def contents_by_task(db: Database, task_ids: list[int]) -> dict[int, int]:
     async with db.read() as session:
         rows = await session.execute(select(Content.task_id, func.count()).where(Content.task_id.in_(task_ids))
                                      .group_by(Content.task_id))
-        return {task_id: count for task_id, count in rows}
+        return {int(task_id or 0): count for task_id, count in rows}
 
 
 async def task_statuses(db: Database, task_ids: list[int]) -> dict[int, str]:
