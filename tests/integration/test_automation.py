@@ -20,6 +20,7 @@ from tests.factories.tasks import tasks_stub
 from tests.rich import expect_error
 from writer_service.db.database import Database
 from writer_service.db.models import Task
+from writer_service.services.automation import runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -337,3 +338,33 @@ async def test_callers_who_may_not_run_are_refused(channel: Channel, tenants: Te
     listed = await automation_stub(channel).ListAutomationRuns(pb.ListAutomationRunsRequest(),
                                                                metadata=viewer.metadata())
     assert not listed.automation_runs
+
+
+async def test_concurrent_calls_with_one_request_id_start_one_run(
+    channel: Channel, tenants: TenantFactory, db: Database
+) -> None:
+    owner = await tenants.account()
+    await ideas_of(channel, owner, 3)
+    request_id = str(uuid.uuid4())
+    results = await asyncio.gather(*(run(channel, owner, "RunTaskCreationStage", request_id=request_id)
+                                      for _ in range(3)))
+    assert len({events[0].run_id for events in results}) == 1
+    assert sum(of(events, "summary")[0].items_done for events in results if len(events) > 1) == 3
+    assert await count_tasks(db, owner) == 3
+    listed = await automation_stub(channel).ListAutomationRuns(pb.ListAutomationRunsRequest(),
+                                                               metadata=owner.metadata())
+    assert len(listed.automation_runs) == 1
+
+
+async def test_a_run_that_breaks_ends_failed_with_a_summary_and_is_kept_failed(
+    channel: Channel, tenants: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(ctx: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(runner.STAGE_RUNNERS, 3, broken)
+    owner = await tenants.account()
+    events = await run(channel, owner, "RunTaskCreationStage")
+    assert [e.WhichOneof("event") for e in events] == ["summary"]
+    assert events[0].summary.state == pb.AUTOMATION_RUN_STATE_FAILED
+    assert (await get_run(channel, owner, events[0].run_id)).state == pb.AUTOMATION_RUN_STATE_FAILED
