@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from writer_service.db.engine import create_engine_async, make_session_factory
@@ -47,6 +47,18 @@ class Database:
         """A session for reads; it holds a transaction only while it runs statements."""
         async with self.sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def read_once(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection for a read done in one statement, which needs no ORM object.
+
+        On PostgreSQL it runs in autocommit: a lone SELECT is consistent by itself, and BEGIN and
+        ROLLBACK around it would cost two round trips more than the SELECT does.
+        """
+        async with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     async def close(self) -> None:
         """Close every pooled connection."""

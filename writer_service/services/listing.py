@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from writer_service.domain import query as q
@@ -247,16 +247,17 @@ def _sort(column: InstrumentedAttribute[Any], descending: bool) -> Any:
     return column.desc().nulls_first() if descending else column.asc().nulls_last()
 
 
-async def list_page(
-    session: AsyncSession,
-    spec: ListSpec,
-    tenant: TenantContext,
-    list_query: ListQuery,
-    *,
-    stmt: Select[Any] | None = None,
-    options: Sequence[Any] = (),
-) -> Page:
-    """One page of the spec's rows the caller may see, as the List request asks."""
+@dataclass(frozen=True)
+class _PageQuery:
+    """The statement of one page (a row more than the page holds) and what makes the next token."""
+
+    stmt: Select[Any]
+    size: int
+    keys: list[str]  # attribute names of the sort columns, id last
+    fingerprint: str
+
+
+def _page_query(spec: ListSpec, tenant: TenantContext, list_query: ListQuery, stmt: Select[Any] | None) -> _PageQuery:
     size = q.page_size(list_query.page_size)
     terms = order_terms(spec, list_query.order_by)
     fingerprint = _fingerprint(list_query, tenant)
@@ -273,12 +274,37 @@ async def list_page(
     if list_query.page_token:
         stmt = stmt.where(_after(terms, decode_token(list_query.page_token, fingerprint, len(terms))))
     stmt = stmt.order_by(*(_sort(column, desc) for _, column, desc in terms)).limit(size + 1)
-    if options:
-        stmt = stmt.options(*options)
-    rows = list((await session.execute(stmt)).scalars().unique())
-    next_token = ""
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1]
-        next_token = encode_token(fingerprint, [getattr(last, column.key) for _, column, _ in terms])
-    return Page(items=rows, next_page_token=next_token)
+    return _PageQuery(stmt=stmt, size=size, keys=[column.key for _, column, _ in terms], fingerprint=fingerprint)
+
+
+def _page(rows: list[Any], page_query: _PageQuery) -> Page:
+    if len(rows) <= page_query.size:
+        return Page(items=rows)
+    rows = rows[:page_query.size]
+    last = rows[-1]
+    return Page(items=rows, next_page_token=encode_token(page_query.fingerprint,
+                                                         [getattr(last, key) for key in page_query.keys]))
+
+
+async def list_page(
+    session: AsyncSession,
+    spec: ListSpec,
+    tenant: TenantContext,
+    list_query: ListQuery,
+    *,
+    stmt: Select[Any] | None = None,
+    options: Sequence[Any] = (),
+) -> Page:
+    """One page of the spec's rows the caller may see, as the List request asks."""
+    page_query = _page_query(spec, tenant, list_query, stmt)
+    paged = page_query.stmt.options(*options) if options else page_query.stmt
+    return _page(list((await session.execute(paged)).scalars().unique()), page_query)
+
+
+async def list_rows(
+    connection: AsyncConnection, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *, stmt: Select[Any]
+) -> Page:
+    """`list_page` for a List answered from Core rows of `stmt` (the columns of the spec's model and
+    what is joined to them) rather than from ORM objects."""
+    page_query = _page_query(spec, tenant, list_query, stmt)
+    return _page(list((await connection.execute(page_query.stmt)).all()), page_query)

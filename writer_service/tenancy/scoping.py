@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Row, Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from writer_service.db.models.tenancy import Sector, Site
@@ -24,7 +24,14 @@ S = TypeVar("S", bound=Select)  # a select of any number of columns
 
 def scoped(stmt: S, model: type[Any], tenant: TenantContext, *, show_deleted: bool = False) -> S:
     """`stmt` narrowed to the caller's account, site and sector, and to live rows unless asked."""
-    conditions = []
+    return stmt.where(*scope_conditions(model, tenant, show_deleted=show_deleted))
+
+
+def scope_conditions(model: type[Any], tenant: TenantContext, *, show_deleted: bool = False
+                     ) -> list[ColumnElement[bool]]:
+    """The conditions of `scoped`, for where a WHERE clause cannot hold them: the ON clause of an
+    outer join that shows a related row's column only when the caller may see that row."""
+    conditions: list[ColumnElement[bool]] = []
     if tenant.account_id is not None:
         conditions.append(model.account_id == tenant.account_id)
     elif not tenant.principal.is_platform:  # pragma: no cover - an account role always has one
@@ -35,7 +42,7 @@ def scoped(stmt: S, model: type[Any], tenant: TenantContext, *, show_deleted: bo
         conditions.append(model.sector_id == tenant.sector_id)
     if not show_deleted and hasattr(model, "delete_time"):
         conditions.append(model.delete_time.is_(None))
-    return stmt.where(*conditions)
+    return conditions
 
 
 async def get_scoped(
@@ -56,6 +63,24 @@ async def get_scoped(
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise NotFound.of(model.__name__, resource_id)
+    return row
+
+
+async def get_scoped_row(
+    connection: AsyncConnection,
+    stmt: Select[Any],
+    model: type[Any],
+    resource_id: int,
+    tenant: TenantContext,
+    *,
+    show_deleted: bool = False,
+) -> Row[Any]:
+    """The Core row of `stmt` (columns of `model`, and what is joined to it) whose id is this, if the
+    caller may see it; NOT_FOUND otherwise."""
+    stmt = scoped(stmt.where(model.id == resource_id), model, tenant, show_deleted=show_deleted)
+    row = (await connection.execute(stmt)).one_or_none()
     if row is None:
         raise NotFound.of(model.__name__, resource_id)
     return row
