@@ -4,6 +4,7 @@ AI logs, running out of credits, item failures, and callers that cancel or run o
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 
 import grpc
@@ -124,7 +125,8 @@ async def test_running_out_of_credits_ends_the_stage_with_what_the_next_task_nee
     estimate = Prices().content_estimate(300)
     owner = await tenants.account(credits=2 * estimate + 1)  # two tasks' estimates, not three
     task_ids = await queued_tasks(channel, owner, 4)
-    events = await run(channel, owner, "RunContentGenerationStage")
+    request_id = str(uuid.uuid4())
+    events = await run(channel, owner, "RunContentGenerationStage", request_id=request_id)
 
     check_item_order(events)
     summary = of(events, "summary")[0]
@@ -139,6 +141,8 @@ async def test_running_out_of_credits_ends_the_stage_with_what_the_next_task_nee
     assert await contents_by_task(db, task_ids) == {task_ids[0]: 1, task_ids[1]: 1}
     assert await task_statuses(db, task_ids[2:]) == {task_ids[2]: "queued", task_ids[3]: "queued"}
     assert (await ended_run(channel, owner, events[0].run_id)).state == FAILED
+    retried = await run(channel, owner, "RunContentGenerationStage", request_id=request_id)
+    assert [e.summary for e in retried] == [summary]
 
 
 async def test_an_item_that_fails_is_reported_with_its_reason_and_the_stage_goes_on(

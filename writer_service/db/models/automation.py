@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from writer_service.db.base import Base, Id, IdMixin, TenantMixin, TimestampMixin, UtcDateTime, utcnow
@@ -29,6 +29,11 @@ class AutomationRun(IdMixin, TenantMixin, TimestampMixin, Base):
     items_failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     items_skipped: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     credits_used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # A run stopped by credits keeps what its next item needed and what the account had, so a
+    # retry of the same request_id can answer with the summary the first call ended with.
+    credits_exhausted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    credits_required: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default=text("0"))
+    credits_available: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default=text("0"))
     created_by_user_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

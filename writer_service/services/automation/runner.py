@@ -98,7 +98,7 @@ class Automation:
 
 async def _one_stage(ctx: RunContext, stage: int) -> None:
     summary = await STAGE_RUNNERS[stage](ctx)
-    await runs.record_tally(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, state=summary.state)
+    await runs.end_run(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, summary=summary)
     ctx.emit(summary)
 
 
@@ -111,7 +111,7 @@ async def _pipeline(ctx: RunContext) -> None:
         if last.state != SUCCEEDED:
             break
     assert last is not None
-    await runs.record_tally(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, state=last.state)
+    await runs.end_run(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, summary=last)
     ctx.emit(StageSummary(
         run_id=ctx.run_id, stage=PIPELINE, items_done=ctx.tally.done, items_failed=ctx.tally.failed,
         items_skipped=ctx.tally.skipped, credits_used=ctx.tally.credits, state=last.state,

@@ -24,6 +24,7 @@ from writer_service.services.automation.events import (
     PIPELINE,
     RUNNING,
     TASK_CREATION,
+    Exhausted,
     StageSummary,
     Tally,
 )
@@ -129,14 +130,17 @@ async def stage_credits(db: Database, tenant: TenantContext, *, run_id: int, sta
 
 
 async def save_tally(session: AsyncSession, tenant: TenantContext, *, run_id: int, tally: Tally,
-                     state: str = RUNNING) -> None:
+                     state: str = RUNNING, exhausted: Exhausted | None = None) -> None:
     """Write the run's counts, and its credits summed from its AI logs (into `tally.credits` too);
-    a state other than running ends the run."""
+    a state other than running ends the run (`exhausted`: because credits ran out)."""
     values: dict[str, object] = {"items_done": tally.done, "items_failed": tally.failed,
                                  "items_skipped": tally.skipped, "credits_used": _credits_of(tenant, run_id),
                                  "update_time": utcnow()}
     if state != RUNNING:
         values.update(state=state, end_time=utcnow())
+    if exhausted is not None:
+        values.update(credits_exhausted=True, credits_required=exhausted.required,
+                      credits_available=exhausted.available)
     stmt = update(AutomationRun).where(AutomationRun.id == run_id).values(**values)
     credits = await session.scalar(stmt.returning(AutomationRun.credits_used),
                                    execution_options={"synchronize_session": False})
@@ -144,16 +148,25 @@ async def save_tally(session: AsyncSession, tenant: TenantContext, *, run_id: in
 
 
 async def record_tally(db: Database, tenant: TenantContext, *, run_id: int, tally: Tally,
-                       state: str = RUNNING) -> None:
+                       state: str = RUNNING, exhausted: Exhausted | None = None) -> None:
     """save_tally in a transaction of its own."""
     async with db.transaction() as session:
-        await save_tally(session, tenant, run_id=run_id, tally=tally, state=state)
+        await save_tally(session, tenant, run_id=run_id, tally=tally, state=state, exhausted=exhausted)
+
+
+async def end_run(db: Database, tenant: TenantContext, *, run_id: int, tally: Tally, summary: StageSummary) -> None:
+    """Write the run's end as its last summary tells it."""
+    exhausted = (Exhausted(required=summary.credits_required, available=summary.credits_available)
+                 if summary.credits_exhausted else None)
+    await record_tally(db, tenant, run_id=run_id, tally=tally, state=summary.state, exhausted=exhausted)
 
 
 def summary_of(run: AutomationRun) -> StageSummary:
     """The summary of a run as it stands (what a retried request_id is answered with)."""
     return StageSummary(run_id=run.id, stage=run.stage, items_done=run.items_done, items_failed=run.items_failed,
-                        items_skipped=run.items_skipped, credits_used=run.credits_used, state=run.state)
+                        items_skipped=run.items_skipped, credits_used=run.credits_used, state=run.state,
+                        credits_exhausted=run.credits_exhausted, credits_required=run.credits_required,
+                        credits_available=run.credits_available)
 
 
 async def get_run(db: Database, tenant: TenantContext, *, run_id: int) -> AutomationRun:
