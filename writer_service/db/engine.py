@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+# A pooled connection idle this long is pinged before use (see ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 5.0
+_RETURNED_AT = "writer_returned_at"
 
 
 def async_url(url: str) -> str:
@@ -69,7 +75,33 @@ def create_sync_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def create_engine_async(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with a ping before it is handed out, if it sat in the pool for
+    `idle_seconds` or more; a dead one invalidates the pool (the server restarted) and the checkout
+    gets a new connection. A connection back from a call a moment ago is not pinged: the ping would
+    be a round trip as dear as the query a hot read makes."""
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_RETURNED_AT)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError("a pooled connection was lost while idle") from error
+            raise
+
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "checkout", checked_out)
+
+
+def create_engine_async(url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+                        ) -> AsyncEngine:
     """The async engine the server and workers run on."""
     url = async_url(url)
     if url.startswith("sqlite"):
@@ -79,7 +111,9 @@ def create_engine_async(url: str, *, pool_size: int = 10) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_manual_transactions)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    ping_when_idle(engine.sync_engine, ping_after_idle)
+    return engine
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
