@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from igny8.writer.v1 import automation_pb2 as pb
 from tests.conftest import Tenant, TenantFactory
 from tests.factories.tasks import make_task
-from tests.fakes.text_providers import ScriptedText, text_provider
+from tests.fakes.image_providers import image_job_providers, in_process_runner
+from tests.fakes.text_providers import ScriptedText
 from tests.integration.test_automation import Channel, check_item_order, ended_run, of, run, start
 from tests.integration.test_generation import balance, ledger_sum
 from writer_service.ai.errors import QuotaExceeded
@@ -32,14 +33,11 @@ SUCCEEDED, FAILED, CANCELLED = (pb.AUTOMATION_RUN_STATE_SUCCEEDED, pb.AUTOMATION
 
 @pytest.fixture
 def scripted(writer: WriterServer) -> Iterator[ScriptedText]:
-    """The test server writes through a ScriptedText around its real provider; retries are quick."""
-    dispatcher = writer.runtime.dispatcher
-    before = dispatcher.backoff_seconds  # type: ignore[union-attr]
-    dispatcher.backoff_seconds = 0.01  # type: ignore[union-attr]
-    real = dispatcher.run_item.writer.text  # type: ignore[union-attr]
-    with text_provider(writer, ScriptedText(inner=real)) as provider:
+    """The test server writes text through a ScriptedText around its real provider (its image provider
+    and storage stay); retries are quick."""
+    provider = ScriptedText(inner=in_process_runner(writer).writer.text)
+    with image_job_providers(writer, text=provider):
         yield provider
-    dispatcher.backoff_seconds = before  # type: ignore[union-attr]
 
 
 async def queued_tasks(channel: Channel, tenant: Tenant, count: int, word_count: int = 300) -> list[int]:

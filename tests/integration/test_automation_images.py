@@ -3,6 +3,7 @@ ideas to illustrated content in review, through the real gRPC stack."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from igny8.writer.v1 import automation_pb2 as pb
 from tests.conftest import Tenant, TenantFactory
 from tests.factories.images import make_image
 from tests.factories.planner import make_cluster, make_idea
-from tests.integration.test_automation import Channel, check_item_order, ended_run, of, run, summaries
-from tests.integration.test_automation_content import queued_tasks, run_credits
+from tests.fakes.text_providers import ScriptedText
+from tests.integration import test_automation_content
+from tests.integration.test_automation import Channel, check_item_order, ended_run, of, run, start, summaries
+from tests.integration.test_automation_content import contents_by_task, items_cancelled, queued_tasks, run_credits
 from tests.integration.test_generation import balance, ledger_sum
 from writer_service.config import Settings
 from writer_service.db.database import Database
@@ -24,6 +27,7 @@ from writer_service.domain.pricing import Prices
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 SUCCEEDED, FAILED = pb.AUTOMATION_RUN_STATE_SUCCEEDED, pb.AUTOMATION_RUN_STATE_FAILED
+scripted = test_automation_content.scripted  # the text provider with a gate, as a fixture of this module too
 STAGE_NUMBERS = [pb.AUTOMATION_STAGE_TASK_CREATION, pb.AUTOMATION_STAGE_CONTENT_GENERATION,
                  pb.AUTOMATION_STAGE_IMAGE_PROMPTS, pb.AUTOMATION_STAGE_IMAGE_GENERATION]
 
@@ -193,3 +197,43 @@ async def test_pipeline_stops_at_the_stage_that_runs_out_of_credits(
             select(AIRequestLog.operation).where(AIRequestLog.automation_run_id == events[0].run_id)))
     assert operations == {"content_generation"}
     assert (await ended_run(channel, owner, events[0].run_id)).state == FAILED
+
+
+async def test_a_pipeline_cancelled_mid_stage_is_finished_by_the_next_run_without_duplicates(
+    channel: Channel, tenants: TenantFactory, db: Database, scripted: ScriptedText
+) -> None:
+    owner = await tenants.account(credits=1000)
+    cluster = await make_cluster(channel, owner)
+    for _ in range(5):
+        await make_idea(channel, owner, cluster_id=cluster.id, estimated_word_count=300)
+    scripted.gate = asyncio.Event()
+    call = start(channel, owner, "RunPipeline")
+    async for event in call:
+        if event.stage == pb.AUTOMATION_STAGE_CONTENT_GENERATION and event.WhichOneof("event") == "item_started":
+            break
+    call.cancel()
+    await items_cancelled(db, event.run_id)
+    scripted.gate.set()
+    kept = await ended_run(channel, owner, event.run_id)
+    async with db.read() as session:
+        task_ids = list(await session.scalars(select(Task.id).where(Task.account_id == owner.account_id)))
+        images = await session.scalar(select(func.count()).select_from(Image).where(
+            Image.account_id == owner.account_id))
+    written = await contents_by_task(db, task_ids)
+    assert kept.state == pb.AUTOMATION_RUN_STATE_CANCELLED and len(task_ids) == 5
+    assert kept.items_done == 5 + len(written) and 1 <= len(written) < 5 and images == 0
+    assert kept.credits_used == await run_credits(db, event.run_id) == 1000 - await balance(db, owner.account_id)
+    assert await ledger_sum(db, owner.account_id) == -kept.credits_used
+
+    scripted.gate = None
+    rest = await run(channel, owner, "RunPipeline")
+    by_stage = summaries(rest)
+    assert by_stage[pb.AUTOMATION_STAGE_TASK_CREATION].items_done == 0
+    assert by_stage[pb.AUTOMATION_STAGE_CONTENT_GENERATION].items_done == 5 - len(written)
+    assert by_stage[pb.AUTOMATION_STAGE_PIPELINE].state == SUCCEEDED
+    assert await contents_by_task(db, task_ids) == dict.fromkeys(task_ids, 1)
+    statuses = await content_statuses(db, owner.account_id)
+    assert set(statuses.values()) == {"review"}
+    featured = [i for images in (await images_by_content(db, list(statuses))).values() for i in images
+                if i.image_type == "featured"]
+    assert sorted(i.content_id or 0 for i in featured) == sorted(statuses)
