@@ -57,12 +57,16 @@ class Claim:
 async def claim(writer: Writer, item_id: int) -> Claim | None:
     """Mark the item running for this attempt; None when it has already ended."""
     async with writer.db.transaction() as session:
-        attempt = await jobs.claim_item(session, item_id=item_id)
-        item = await session.get(JobItem, item_id)
-        job = await session.get(Job, item.job_id) if item is not None else None
-    if attempt is None or item is None or job is None:
+        return await claim_in(session, item_id)
+
+
+async def claim_in(session: AsyncSession, item_id: int) -> Claim | None:
+    """`claim` in the caller's transaction (which may read what the item needs before it commits)."""
+    claimed = await jobs.claim_item(session, item_id=item_id)
+    if claimed is None:
         return None
-    return Claim(item=item, job=job, attempt=attempt)
+    item, job = claimed
+    return Claim(item=item, job=job, attempt=item.attempts)
 
 
 async def call_model(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from writer_service.ai.base import ArticleBrief, GeneratedArticle
-from writer_service.db.database import Database
 from writer_service.db.models import Cluster, Content, ContentTaxonomy, Sector, Site, Task
 from writer_service.domain import seo
 from writer_service.domain.html_text import count_words
@@ -26,33 +26,38 @@ log = logging.getLogger("writer_service.generation")
 OPERATION = "content_generation"
 
 
-async def _brief(db: Database, task_id: int) -> ArticleBrief | None:
-    async with db.read() as session:
-        task = await session.get(Task, task_id)
-        if task is None:
-            return None
-        cluster = await session.get(Cluster, task.cluster_id)
-        term = await session.get(ContentTaxonomy, task.taxonomy_term_id) if task.taxonomy_term_id else None
-        site = await session.get(Site, task.site_id)
-        sector = await session.get(Sector, task.sector_id)
+async def _brief(session: AsyncSession, task_id: int) -> ArticleBrief | None:
+    # One query for the task and the names around it (cluster, term, site, sector).
+    found = (await session.execute(
+        select(Task, Cluster.name, ContentTaxonomy.name, Site.name, Sector.name)
+        .outerjoin(Cluster, Cluster.id == Task.cluster_id)
+        .outerjoin(ContentTaxonomy, ContentTaxonomy.id == Task.taxonomy_term_id)
+        .outerjoin(Site, Site.id == Task.site_id)
+        .outerjoin(Sector, Sector.id == Task.sector_id)
+        .where(Task.id == task_id)
+    )).one_or_none()
+    if found is None:
+        return None
+    task, cluster_name, term_name, site_name, sector_name = found
     keywords = [k.strip() for k in task.keywords.split(",") if k.strip()]
-    primary = keywords[0] if keywords else (cluster.name if cluster else task.title)
+    primary = keywords[0] if keywords else (cluster_name or task.title)
     return ArticleBrief(
         title=task.title, primary_keyword=primary, keywords=keywords or [primary],
-        cluster_name=cluster.name if cluster else "", content_type=task.content_type,
+        cluster_name=cluster_name or "", content_type=task.content_type,
         content_structure=task.content_structure,
-        word_count_target=task.word_count or 0, taxonomy_terms=[term.name] if term else [],
-        site_name=site.name if site else "", sector_name=sector.name if sector else "",
+        word_count_target=task.word_count or 0, taxonomy_terms=[term_name] if term_name else [],
+        site_name=site_name or "", sector_name=sector_name or "",
         description=task.description,
     )
 
 
 async def run_item(writer: Writer, *, item_id: int) -> str:
     """Run one item of a content generation job; SUCCEEDED, FAILED, RETRY (try later) or ENDED."""
-    claimed = await ai_runs.claim(writer, item_id)
-    if claimed is None or claimed.item.task_id is None:
-        return ENDED
-    brief = await _brief(writer.db, claimed.item.task_id)
+    async with writer.db.transaction() as session:
+        claimed = await ai_runs.claim_in(session, item_id)
+        if claimed is None or claimed.item.task_id is None:
+            return ENDED
+        brief = await _brief(session, claimed.item.task_id)
     if brief is None:
         return await ai_runs.fail(writer, claimed, f"TASK_GONE: task {claimed.item.task_id} no longer exists")
     answer = await ai_runs.call_model(writer, claimed, operation=OPERATION, provider=writer.text,

@@ -103,53 +103,54 @@ async def create_job(
     return job
 
 
-async def _item_row(session: AsyncSession, item_id: int) -> Any:
-    return (await session.execute(select(JobItem.__table__).where(JobItem.id == item_id))).one()
+# UPDATE ... RETURNING an entity: the returned values also refresh a copy already in the session.
+_RETURNED = {"synchronize_session": False, "populate_existing": True}
 
 
 async def record(
     session: AsyncSession, *, job_id: int, event: str, values: dict[str, Any] | None = None,
-    item_id: int | None = None,
-) -> Any:
-    """Apply `values` to the job, bump its version and write the event; returns the job row."""
+    item: JobItem | None = None,
+) -> Job:
+    """Apply `values` to the job, bump its version and write the event (with `item` as it is now,
+    flushed); returns the job after the change."""
     stmt = (
-        update(Job.__table__).where(Job.id == job_id)
+        update(Job).where(Job.id == job_id)
         .values(**(values or {}), version=Job.version + 1, update_time=utcnow())
-        .returning(*Job.__table__.columns)
+        .returning(Job)
     )
-    job = (await session.execute(stmt)).one()
-    payload: dict[str, Any] = {"job": {k: _plain(v) for k, v in job._mapping.items()}}
-    if item_id is not None:
-        item = await _item_row(session, item_id)
-        payload["item"] = {k: _plain(v) for k, v in item._mapping.items()}
-    session.add(JobEvent(job_id=job_id, sequence=job.version, type=event, job_item_id=item_id, payload=payload))
+    job = (await session.scalars(stmt, execution_options=_RETURNED)).one()
+    payload: dict[str, Any] = {"job": snapshot(job, Job)}
+    if item is not None:
+        payload["item"] = snapshot(item, JobItem)
+    session.add(JobEvent(job_id=job_id, sequence=job.version, type=event, job_item_id=item.id if item else None,
+                         payload=payload))
     await session.flush()
     return job
 
 
-async def claim_item(session: AsyncSession, *, item_id: int) -> int | None:
+async def claim_item(session: AsyncSession, *, item_id: int) -> tuple[JobItem, Job] | None:
     """Mark an item running (again, after a crash) and count the attempt; None if it has ended.
 
-    Returns the attempt number, which the finishing transaction must still find (a redelivered
-    copy of the same work cannot finish it twice)."""
-    attempts = (await session.execute(
+    Returns the item, whose `attempts` the finishing transaction must still find (a redelivered
+    copy of the same work cannot finish it twice), and its job."""
+    now = utcnow()
+    item = (await session.scalars(
         update(JobItem).where(JobItem.id == item_id, JobItem.state.in_(OPEN_STATES))
-        .values(state="running", attempts=JobItem.attempts + 1, start_time=utcnow(), update_time=utcnow())
-        .returning(JobItem.attempts, JobItem.job_id),
-        execution_options={"synchronize_session": False},
+        .values(state="running", attempts=JobItem.attempts + 1, start_time=now, update_time=now)
+        .returning(JobItem),
+        execution_options=_RETURNED,
     )).one_or_none()
-    if attempts is None:
+    if item is None:
         return None
-    job_id = attempts.job_id
     started = (await session.execute(
-        update(Job).where(Job.id == job_id, Job.state == "pending")
-        .values(state="running", start_time=utcnow()).returning(Job.id),
+        update(Job).where(Job.id == item.job_id, Job.state == "pending")
+        .values(state="running", start_time=now).returning(Job.id),
         execution_options={"synchronize_session": False},
     )).one_or_none()
     if started is not None:
-        await record(session, job_id=job_id, event="job_started")
-    await record(session, job_id=job_id, event="item_started", item_id=item_id)
-    return int(attempts.attempts)
+        await record(session, job_id=item.job_id, event="job_started")
+    job = await record(session, job_id=item.job_id, event="item_started", item=item)
+    return item, job
 
 
 async def own_item(session: AsyncSession, *, item_id: int, attempt: int) -> JobItem | None:
@@ -160,7 +161,7 @@ async def own_item(session: AsyncSession, *, item_id: int, attempt: int) -> JobI
     )
 
 
-async def _end_if_done(session: AsyncSession, job: Any) -> None:
+async def _end_if_done(session: AsyncSession, job: Job) -> None:
     if job.succeeded_items + job.failed_items + job.cancelled_items < job.total_items or job.state in TERMINAL_STATES:
         return
     final = "succeeded" if job.succeeded_items == job.total_items else (
@@ -172,30 +173,26 @@ async def item_succeeded(
     session: AsyncSession, *, item: JobItem, charged: int, result_content_id: int | None = None
 ) -> None:
     """Settle the item's credits, mark it succeeded, and end the job if it was the last."""
-    job = await session.get(Job, item.job_id)
-    assert job is not None
-    await credits.settle(session, account_id=job.account_id, reserved=item.credits_reserved, charged=charged,
-                         job_id=job.id, job_item_id=item.id)
     item.state, item.credits_charged, item.end_time = "succeeded", charged, utcnow()
     item.result_content_id, item.error_reason = result_content_id, ""
     await session.flush()
-    row = await record(session, job_id=job.id, event="item_succeeded", item_id=item.id, values={
+    job = await record(session, job_id=item.job_id, event="item_succeeded", item=item, values={
         "succeeded_items": Job.succeeded_items + 1, "credits_charged": Job.credits_charged + charged,
         "credits_released": Job.credits_released + (item.credits_reserved - charged)})
-    await _end_if_done(session, row)
+    await credits.settle(session, account_id=job.account_id, reserved=item.credits_reserved, charged=charged,
+                         job_id=job.id, job_item_id=item.id)
+    await _end_if_done(session, job)
 
 
 async def item_failed(session: AsyncSession, *, item: JobItem, reason: str) -> None:
     """Release the item's credits, mark it failed with the reason, and end the job if it was the last."""
-    job = await session.get(Job, item.job_id)
-    assert job is not None
-    await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job.id,
-                          job_item_id=item.id, description=f"item {item.id} failed: {reason[:200]}")
     item.state, item.error_reason, item.end_time = "failed", reason, utcnow()
     await session.flush()
-    row = await record(session, job_id=job.id, event="item_failed", item_id=item.id, values={
+    job = await record(session, job_id=item.job_id, event="item_failed", item=item, values={
         "failed_items": Job.failed_items + 1, "credits_released": Job.credits_released + item.credits_reserved})
-    await _end_if_done(session, row)
+    await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job.id,
+                          job_item_id=item.id, description=f"item {item.id} failed: {reason[:200]}")
+    await _end_if_done(session, job)
 
 
 async def cancel_job(db: Database, tenant: TenantContext, *, job_id: int) -> Job:
@@ -210,13 +207,13 @@ async def cancel_job(db: Database, tenant: TenantContext, *, job_id: int) -> Job
         pending = list((await session.scalars(
             select(JobItem).where(JobItem.job_id == job_id, JobItem.state == "pending").with_for_update()
         )).all())
-        row: Any = None
+        row: Job | None = None
         for item in pending:
             await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job_id,
                                   job_item_id=item.id, description=f"item {item.id} cancelled")
             item.state, item.end_time = "cancelled", utcnow()
             await session.flush()
-            row = await record(session, job_id=job_id, event="item_cancelled", item_id=item.id, values={
+            row = await record(session, job_id=job_id, event="item_cancelled", item=item, values={
                 "cancelled_items": Job.cancelled_items + 1,
                 "credits_released": Job.credits_released + item.credits_reserved})
         if row is not None:
