@@ -86,15 +86,19 @@ class ImagesServiceStub:
     """
     GenerateImagePrompts: _grpc.UnaryUnaryMultiCallable[_images_pb2.GenerateImagePromptsRequest, _images_pb2.GenerateImagePromptsResponse]
     """Writes image prompts for 1 to 10 content items with the AI text provider, as one job: for
-    each content, a featured image and up to `max_in_article_images` in-article images, created
-    pending (or updated, when they exist and are not generated yet). Credits and `wait` as in
-    TasksService.AutoGenerateContent.
+    each content, a featured image (position 0) and one in-article image per H2 heading, up to
+    `max_in_article_images` (positions 1..), created pending with prompt, alt text and caption. An
+    image already in that place without a prompt gets one; a generated one is kept. Content that
+    already has an image with a prompt is skipped: its item succeeds with nothing charged and no
+    AI call. Credits and `wait` as in TasksService.AutoGenerateContent.
     """
     GenerateImages: _grpc.UnaryUnaryMultiCallable[_images_pb2.GenerateImagesRequest, _images_pb2.GenerateImagesResponse]
     """Renders image files from their prompts with the AI image provider, as one job, one item per
     image. Credits and `wait` as in TasksService.AutoGenerateContent. Images must be pending or
     failed and have a prompt: FAILED_PRECONDITION otherwise (for image_ids), or skipped (for
-    content_ids; FAILED_PRECONDITION when nothing is left).
+    content_ids; FAILED_PRECONDITION when nothing is left). Each image becomes generated (its file
+    served by GetImageFile) or failed with a reason; a draft content whose images are then all
+    generated moves to review (content in review or published stays where it is).
     """
 
 @_typing.type_check_only
@@ -153,15 +157,19 @@ class ImagesServiceAsyncStub(ImagesServiceStub):
     """
     GenerateImagePrompts: _aio.UnaryUnaryMultiCallable[_images_pb2.GenerateImagePromptsRequest, _images_pb2.GenerateImagePromptsResponse]  # type: ignore[assignment]
     """Writes image prompts for 1 to 10 content items with the AI text provider, as one job: for
-    each content, a featured image and up to `max_in_article_images` in-article images, created
-    pending (or updated, when they exist and are not generated yet). Credits and `wait` as in
-    TasksService.AutoGenerateContent.
+    each content, a featured image (position 0) and one in-article image per H2 heading, up to
+    `max_in_article_images` (positions 1..), created pending with prompt, alt text and caption. An
+    image already in that place without a prompt gets one; a generated one is kept. Content that
+    already has an image with a prompt is skipped: its item succeeds with nothing charged and no
+    AI call. Credits and `wait` as in TasksService.AutoGenerateContent.
     """
     GenerateImages: _aio.UnaryUnaryMultiCallable[_images_pb2.GenerateImagesRequest, _images_pb2.GenerateImagesResponse]  # type: ignore[assignment]
     """Renders image files from their prompts with the AI image provider, as one job, one item per
     image. Credits and `wait` as in TasksService.AutoGenerateContent. Images must be pending or
     failed and have a prompt: FAILED_PRECONDITION otherwise (for image_ids), or skipped (for
-    content_ids; FAILED_PRECONDITION when nothing is left).
+    content_ids; FAILED_PRECONDITION when nothing is left). Each image becomes generated (its file
+    served by GetImageFile) or failed with a reason; a draft content whose images are then all
+    generated moves to review (content in review or published stays where it is).
     """
 
 class ImagesServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -283,9 +291,11 @@ class ImagesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_images_pb2.GenerateImagePromptsResponse, _abc.Awaitable[_images_pb2.GenerateImagePromptsResponse]]:
         """Writes image prompts for 1 to 10 content items with the AI text provider, as one job: for
-        each content, a featured image and up to `max_in_article_images` in-article images, created
-        pending (or updated, when they exist and are not generated yet). Credits and `wait` as in
-        TasksService.AutoGenerateContent.
+        each content, a featured image (position 0) and one in-article image per H2 heading, up to
+        `max_in_article_images` (positions 1..), created pending with prompt, alt text and caption. An
+        image already in that place without a prompt gets one; a generated one is kept. Content that
+        already has an image with a prompt is skipped: its item succeeds with nothing charged and no
+        AI call. Credits and `wait` as in TasksService.AutoGenerateContent.
         """
 
     @_abc_1.abstractmethod
@@ -297,7 +307,9 @@ class ImagesServiceServicer(metaclass=_abc_1.ABCMeta):
         """Renders image files from their prompts with the AI image provider, as one job, one item per
         image. Credits and `wait` as in TasksService.AutoGenerateContent. Images must be pending or
         failed and have a prompt: FAILED_PRECONDITION otherwise (for image_ids), or skipped (for
-        content_ids; FAILED_PRECONDITION when nothing is left).
+        content_ids; FAILED_PRECONDITION when nothing is left). Each image becomes generated (its file
+        served by GetImageFile) or failed with a reason; a draft content whose images are then all
+        generated moves to review (content in review or published stays where it is).
         """
 
 def add_ImagesServiceServicer_to_server(servicer: ImagesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
