@@ -7,13 +7,13 @@ Enums map to the lowercase strings the database stores (TASK_STATUS_QUEUED <-> "
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf import json_format, struct_pb2
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -56,48 +56,61 @@ def db_to_enum(enum: EnumDescriptor, text: str | None) -> int:
     return value.number if value is not None else 0
 
 
-def _to_field(field: FieldDescriptor, value: Any) -> Any:
+def _struct(value: Any) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(value or {})
+    return struct
+
+
+def _converter(field: FieldDescriptor | Any) -> Callable[[Any], Any] | None:
+    """How a model value becomes the value of this field (None: as it is)."""
     if field.message_type is not None:
         full = field.message_type.full_name
         if full == "google.protobuf.Timestamp":
-            return timestamp(value)
+            return timestamp
         if full == "google.protobuf.Struct":
-            struct = struct_pb2.Struct()
-            struct.update(value or {})
-            return struct
-        return value
+            return _struct
+        return None
     if field.enum_type is not None:
+        # db_to_enum, with the enum's names looked up once.
+        prefix = _enum_prefix(field.enum_type)
+        numbers = {value.name: value.number for value in field.enum_type.values}
+
+        def number(text: Any) -> int:
+            return numbers.get(prefix + str(text).upper(), 0) if text else 0
+
         if field.is_repeated:
-            return [db_to_enum(field.enum_type, v) for v in value]
-        return db_to_enum(field.enum_type, value)
-    return value
+            return lambda values: [number(v) for v in values]
+        return number
+    return None
+
+
+_FIELDS: dict[type[Message], tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+
+
+def _fields(message_class: type[Message]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    # Worked out once per message class: every response goes through here.
+    fields = _FIELDS.get(message_class)
+    if fields is None:
+        fields = _FIELDS[message_class] = tuple((f.name, _converter(f)) for f in message_class.DESCRIPTOR.fields)
+    return fields
 
 
 def to_proto(message_class: type[P], row: Any, **extra: Any) -> P:
     """A resource message from a model row: same-named attributes, `etag` from `version`, plus extras."""
-    descriptor: Descriptor = message_class.DESCRIPTOR
-    message = message_class()
-    for field in descriptor.fields:
-        if field.name in extra:
-            value = extra[field.name]
-        elif field.name == "etag" and hasattr(row, "version"):
+    values: dict[str, Any] = {}
+    for name, convert in _fields(message_class):
+        if name in extra:
+            value = extra[name]
+        elif name == "etag" and hasattr(row, "version"):
             value = etag_of(row.version)
-        elif hasattr(row, field.name):
-            value = getattr(row, field.name)
         else:
-            continue
-        if value is None:
-            continue
-        converted = _to_field(field, value)
-        if converted is None:
-            continue
-        if field.is_repeated:
-            getattr(message, field.name).extend(converted)
-        elif field.message_type is not None:
-            getattr(message, field.name).CopyFrom(converted)
-        else:
-            setattr(message, field.name, converted)
-    return message
+            value = getattr(row, name, None)
+        if value is not None and convert is not None:
+            value = convert(value)
+        if value is not None:
+            values[name] = value
+    return message_class(**values)
 
 
 def from_proto(message: Message, names: Iterable[str]) -> dict[str, Any]:
@@ -119,10 +132,8 @@ def from_proto(message: Message, names: Iterable[str]) -> dict[str, Any]:
             else:
                 out[name] = value
         elif field.enum_type is not None:
-            out[name] = (
-                [enum_to_db(field.enum_type, v) for v in value]
-                if field.is_repeated else enum_to_db(field.enum_type, value)
-            )
+            enum = cast(EnumDescriptor, field.enum_type)
+            out[name] = [enum_to_db(enum, v) for v in value] if field.is_repeated else enum_to_db(enum, value)
         elif field.is_repeated:
             out[name] = list(value)
         else:
