@@ -3,20 +3,24 @@
 The rules are those of making a task from an idea (services/tasks.py): the task takes the idea's
 site, sector, cluster (which must be live), title, description, keywords, type, structure, taxonomy
 term and word count, starts queued, and the idea moves from new to queued. An idea gives at most
-one task: the unique tasks.idea_id decides between runs racing for the same ideas (INSERT ... ON
-CONFLICT DO NOTHING), and the ideas that lost are skipped. Each batch is one transaction: one
-SELECT that locks its ideas, one INSERT of its tasks, one UPDATE of its ideas and of the run.
+one task: a batch first claims its ideas (new -> queued, locked until it commits), so a run racing
+for the same ideas finds them no longer new and skips them, and the unique tasks.idea_id (INSERT ...
+ON CONFLICT DO NOTHING) stands behind that. Each batch is one transaction of three statements,
+whatever its size: an UPDATE that claims its ideas, one INSERT ... SELECT of their tasks (the
+database copies the columns), and an UPDATE of the run's tallies.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, Select, Table, select, update
+from sqlalchemy import Insert, Select, Table, Update, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from writer_service.db.base import utcnow
+from writer_service.db.base import UtcDateTime, utcnow
 from writer_service.db.models import Cluster, ContentIdea, Task
 from writer_service.domain.changes import MAX_WORD_COUNT
 from writer_service.services.automation import runs
@@ -25,75 +29,90 @@ from writer_service.services.automation.progress import DONE, FAILED_ITEM, SKIPP
 from writer_service.tenancy.context import TenantContext
 from writer_service.tenancy.scoping import scoped
 
-BATCH_SIZE = 200  # tasks per INSERT: 16 columns a row stays far below every backend's parameter limit
+BATCH_SIZE = 250  # ideas per transaction: one UPDATE and one INSERT ... SELECT each
 IDEAS = cast(Table, ContentIdea.__table__)
 TASKS = cast(Table, Task.__table__)
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """An idea the stage takes on, as it was when the stage started."""
+
+    id: int
+    title: str
+    estimated_word_count: int
+
+
 def _usable(stmt: S, tenant: TenantContext) -> S:
-    """Live new ideas of live clusters in the run's site and sector, without a task (deleted ones count)."""
-    has_task = scoped(select(Task.id).where(Task.idea_id == ContentIdea.id), Task, tenant, show_deleted=True)
+    """Live new ideas of live clusters in the run's site and sector."""
     live_cluster = scoped(select(Cluster.id).where(Cluster.id == ContentIdea.cluster_id), Cluster, tenant)
-    return scoped(stmt, ContentIdea, tenant).where(
-        ContentIdea.status == "new", ~has_task.exists(), live_cluster.exists())
+    return scoped(stmt, ContentIdea, tenant).where(ContentIdea.status == "new", live_cluster.exists())
 
 
-async def eligible_ideas(ctx: RunContext) -> list[tuple[int, str]]:
-    """(id, title) of the ideas the stage takes on, oldest first, at most max_items."""
-    stmt = _usable(select(ContentIdea.id, ContentIdea.title), ctx.tenant)
+async def eligible_ideas(ctx: RunContext) -> list[Candidate]:
+    """The ideas the stage takes on, oldest first, at most max_items."""
+    stmt = _usable(select(ContentIdea.id, ContentIdea.title, ContentIdea.estimated_word_count), ctx.tenant)
     if ctx.limits.cluster_id:
         stmt = stmt.where(ContentIdea.cluster_id == ctx.limits.cluster_id)
     stmt = stmt.order_by(ContentIdea.create_time, ContentIdea.id).limit(ctx.limits.max_items)
     async with ctx.gen.db.read() as session:
-        return [(row.id, row.title) for row in await session.execute(stmt)]
+        return [Candidate(*row) for row in await session.execute(stmt)]
 
 
-def task_values(idea: Any, now: Any) -> dict[str, Any]:
-    """The columns of the queued task made from an idea row."""
+def _task_columns(now: datetime) -> dict[str, Any]:
+    """Each column of the queued task made from an idea: the idea's column, or a value."""
+    stamp = literal(now, UtcDateTime())
     return {
-        "account_id": idea.account_id, "site_id": idea.site_id, "sector_id": idea.sector_id,
-        "title": idea.title, "description": idea.description, "cluster_id": idea.cluster_id, "idea_id": idea.id,
-        "taxonomy_term_id": idea.taxonomy_term_id, "content_type": idea.content_type,
-        "content_structure": idea.content_structure, "keywords": idea.target_keywords,
-        "word_count": idea.estimated_word_count, "status": "queued", "version": 1,
-        "create_time": now, "update_time": now, "delete_time": None,
+        "account_id": IDEAS.c.account_id, "site_id": IDEAS.c.site_id, "sector_id": IDEAS.c.sector_id,
+        "title": IDEAS.c.title, "description": IDEAS.c.description, "cluster_id": IDEAS.c.cluster_id,
+        "idea_id": IDEAS.c.id, "taxonomy_term_id": IDEAS.c.taxonomy_term_id, "content_type": IDEAS.c.content_type,
+        "content_structure": IDEAS.c.content_structure, "keywords": IDEAS.c.target_keywords,
+        "word_count": IDEAS.c.estimated_word_count, "status": literal("queued"), "version": literal(1),
+        "create_time": stamp, "update_time": stamp,
     }
 
 
-def _insert_tasks(dialect: str, rows: list[dict[str, Any]]) -> Insert:
-    """One INSERT of every row that skips (and does not return) a row whose idea already has a task."""
+def _claim(tenant: TenantContext, ids: list[int], now: datetime) -> Update:
+    """new -> queued for the ideas of `ids` that are still usable, returning their ids. The status is
+    in the UPDATE's own WHERE: a run that waited for another's row locks sees its change."""
+    usable = _usable(select(ContentIdea.id), tenant).where(ContentIdea.id.in_(ids))
+    return (update(IDEAS).where(IDEAS.c.id.in_(usable.scalar_subquery()), IDEAS.c.status == "new")
+            .values(status="queued", version=IDEAS.c.version + 1, update_time=now).returning(IDEAS.c.id))
+
+
+def _insert_tasks(dialect: str, tenant: TenantContext, idea_ids: list[int], now: datetime) -> Insert:
+    """One INSERT ... SELECT of the ideas' tasks; a row whose idea already has a task is skipped (and
+    not returned). The database copies the columns: no row travels to this process and back."""
+    columns = _task_columns(now)
+    ideas = scoped(select(*columns.values()), ContentIdea, tenant, show_deleted=True).where(IDEAS.c.id.in_(idea_ids))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(TASKS).values(rows).on_conflict_do_nothing(index_elements=[TASKS.c.idea_id])
-            .returning(TASKS.c.id, TASKS.c.idea_id))
+    return (insert(TASKS).from_select(list(columns), ideas)
+            .on_conflict_do_nothing(index_elements=[TASKS.c.idea_id]).returning(TASKS.c.id, TASKS.c.idea_id))
 
 
-async def _create_tasks(session: AsyncSession, ctx: RunContext, batch: list[tuple[int, str]]) -> list[Outcome]:
-    ids = [idea_id for idea_id, _ in batch]
-    locked = _usable(select(IDEAS), ctx.tenant).where(ContentIdea.id.in_(ids)).with_for_update()
-    ideas = {row.id: row for row in await session.execute(locked)}
-    too_long = {i for i, idea in ideas.items() if idea.estimated_word_count > MAX_WORD_COUNT}
+async def _create_tasks(session: AsyncSession, ctx: RunContext, batch: list[Candidate]) -> list[Outcome]:
+    """Claim the batch's ideas and write their tasks: one UPDATE, one INSERT."""
+    too_long = {c.id for c in batch if c.estimated_word_count > MAX_WORD_COUNT}
     now = utcnow()
-    rows = [task_values(idea, now) for i, idea in ideas.items() if i not in too_long]
+    claimed = list(await session.scalars(_claim(ctx.tenant, [c.id for c in batch if c.id not in too_long], now)))
     made: dict[int, int] = {}
-    if rows:
-        result = await session.execute(_insert_tasks(ctx.gen.db.dialect, rows))
-        made = {idea_id: task_id for task_id, idea_id in result.all()}
-        await session.execute(update(IDEAS).where(IDEAS.c.id.in_(list(made)))
-                              .values(status="queued", version=IDEAS.c.version + 1, update_time=now))
-    return [_outcome(idea_id, title, ideas, too_long, made) for idea_id, title in batch]
+    if claimed:
+        result = await session.execute(_insert_tasks(ctx.gen.db.dialect, ctx.tenant, claimed, now))
+        made = {idea_id: task_id for task_id, idea_id in result}
+    return [_outcome(c, too_long, set(claimed), made) for c in batch]
 
 
-def _outcome(idea_id: int, title: str, ideas: dict[int, Any], too_long: set[int], made: dict[int, int]) -> Outcome:
-    if idea_id in made:
-        return Outcome(idea_id, title, DONE, result_kind=TASK, result_id=made[idea_id])
-    if idea_id in too_long:
-        return Outcome(idea_id, title, FAILED_ITEM, reason=(
-            f"WORD_COUNT_TOO_LARGE: estimated_word_count {ideas[idea_id].estimated_word_count} is above the "
+def _outcome(idea: Candidate, too_long: set[int], claimed: set[int], made: dict[int, int]) -> Outcome:
+    if idea.id in made:
+        return Outcome(idea.id, idea.title, DONE, result_kind=TASK, result_id=made[idea.id])
+    if idea.id in too_long:
+        return Outcome(idea.id, idea.title, FAILED_ITEM, reason=(
+            f"WORD_COUNT_TOO_LARGE: estimated_word_count {idea.estimated_word_count} is above the "
             f"{MAX_WORD_COUNT} words a task may ask for"))
-    if idea_id in ideas:
-        return Outcome(idea_id, title, SKIPPED, reason="IDEA_ALREADY_HAS_TASK: a task was made from it meanwhile")
-    return Outcome(idea_id, title, SKIPPED,
+    if idea.id in claimed:  # new, yet a task had been made from it: now queued, as it should be
+        return Outcome(idea.id, idea.title, SKIPPED, reason="IDEA_ALREADY_HAS_TASK: a task was made from it before")
+    return Outcome(idea.id, idea.title, SKIPPED,
                    reason="IDEA_CHANGED: deleted, no longer new or its cluster deleted since the stage started")
 
 
