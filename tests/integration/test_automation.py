@@ -16,7 +16,7 @@ from igny8.writer.v1 import automation_pb2 as pb
 from igny8.writer.v1 import automation_pb2_grpc, planner_pb2, tasks_pb2
 from tests.conftest import Tenant, TenantFactory
 from tests.factories.planner import make_cluster, make_idea, planner_stub
-from tests.factories.tasks import tasks_stub
+from tests.factories.tasks import make_task, tasks_stub
 from tests.rich import expect_error
 from writer_service.db.database import Database
 from writer_service.db.models import Task
@@ -210,6 +210,26 @@ async def test_deleted_and_already_planned_ideas_are_not_taken(
     events = await run(channel, owner, "RunTaskCreationStage")
     assert [s.item_id for s in of(events, "item_succeeded")] == [new.id]
     assert await count_tasks(db, owner) == 1
+
+
+async def test_an_idea_marked_new_again_though_it_has_a_task_is_skipped_and_queued_again(
+    channel: Channel, tenants: TenantFactory, db: Database
+) -> None:
+    owner = await tenants.account()
+    [idea] = await ideas_of(channel, owner, 1)
+    await make_task(channel, owner, cluster_id=idea.cluster_id, idea_id=idea.id)
+    await planner_stub(channel).UpdateContentIdea(planner_pb2.UpdateContentIdeaRequest(
+        content_idea=planner_pb2.ContentIdea(id=idea.id, status=planner_pb2.CONTENT_IDEA_STATUS_NEW),
+        update_mask={"paths": ["status"]}), metadata=owner.metadata())
+    events = await run(channel, owner, "RunTaskCreationStage")
+    check_item_order(events)
+    [skipped] = of(events, "item_skipped")
+    assert skipped.item_id == idea.id and skipped.reason.startswith("IDEA_ALREADY_HAS_TASK")
+    assert await count_tasks(db, owner) == 1
+    after = await planner_stub(channel).GetContentIdea(planner_pb2.GetContentIdeaRequest(id=idea.id),
+                                                       metadata=owner.metadata())
+    assert after.status == planner_pb2.CONTENT_IDEA_STATUS_QUEUED
+    assert not of(await run(channel, owner, "RunTaskCreationStage"), "item_started")
 
 
 async def test_an_idea_asking_for_more_words_than_a_task_may_fails_and_the_stage_goes_on(
