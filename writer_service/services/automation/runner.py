@@ -84,7 +84,10 @@ class Automation:
 
     async def _drive(self, ctx: RunContext, stage: int, queue: asyncio.Queue[Event | None]) -> None:
         try:
-            await (_pipeline(ctx) if stage == PIPELINE else _one_stage(ctx, stage))
+            final = await (_pipeline(ctx) if stage == PIPELINE else _one_stage(ctx, stage))
+            log.info("automation run %s (stage %s) %s: %d done, %d failed, %d skipped, %d credits", ctx.run_id,
+                     stage, final.state, final.items_done, final.items_failed, final.items_skipped,
+                     final.credits_used)
         except Exception:  # noqa: BLE001 - the run ends failed and says so; the cause goes to the log
             log.exception("automation run %s failed", ctx.run_id)
             with contextlib.suppress(Exception):
@@ -96,13 +99,14 @@ class Automation:
             queue.put_nowait(None)
 
 
-async def _one_stage(ctx: RunContext, stage: int) -> None:
+async def _one_stage(ctx: RunContext, stage: int) -> StageSummary:
     summary = await STAGE_RUNNERS[stage](ctx)
     await runs.end_run(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, summary=summary)
     ctx.emit(summary)
+    return summary
 
 
-async def _pipeline(ctx: RunContext) -> None:
+async def _pipeline(ctx: RunContext) -> StageSummary:
     """Stages 3 to 6 in order, each with its summary; the first that does not succeed ends the run."""
     last: StageSummary | None = None
     for stage in STAGES:
@@ -112,9 +116,11 @@ async def _pipeline(ctx: RunContext) -> None:
             break
     assert last is not None
     await runs.end_run(ctx.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally, summary=last)
-    ctx.emit(StageSummary(
+    final = StageSummary(
         run_id=ctx.run_id, stage=PIPELINE, items_done=ctx.tally.done, items_failed=ctx.tally.failed,
         items_skipped=ctx.tally.skipped, credits_used=ctx.tally.credits, state=last.state,
         credits_exhausted=last.credits_exhausted, credits_required=last.credits_required,
         credits_available=last.credits_available,
-    ))
+    )
+    ctx.emit(final)
+    return final
