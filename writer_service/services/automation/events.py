@@ -109,10 +109,3 @@ class Tally:
     failed: int = 0
     skipped: int = 0
     credits: int = 0
-
-    def add(self, other: Tally) -> None:
-        """Count `other` in too."""
-        self.done += other.done
-        self.failed += other.failed
-        self.skipped += other.skipped
-        self.credits += other.credits
