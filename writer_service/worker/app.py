@@ -8,12 +8,15 @@ the message to be delivered again to another worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
-from typing import Any
+import os
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 from celery import Celery, Task
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 from writer_service.config import Settings
 from writer_service.services.content_generation import RETRY
@@ -22,6 +25,15 @@ log = logging.getLogger("writer_service.worker")
 
 RUN_JOB_ITEM = "writer.run_job_item"
 QUEUE = "writer"
+
+
+class ItemRunner(Protocol):
+    """Runs one job item by id (services/wiring.py's ItemRunner)."""
+
+    def __call__(self, item_id: int) -> Coroutine[Any, Any, str]: ...
+
+    async def close(self) -> None:
+        """Release what the runner holds."""
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -39,7 +51,7 @@ def create_celery(settings: Settings) -> Celery:
         broker_transport_options=redis_redelivery_options(settings.worker_visibility_timeout_seconds),
         worker_hijack_root_logger=False,
     )
-    runtime = _WorkerRuntime(settings)
+    runtime = WorkerRuntime(settings)
 
     @app.task(name=RUN_JOB_ITEM, bind=True, max_retries=settings.job_item_max_attempts + 2)
     def run_job_item(self: Task, item_id: int) -> str:
@@ -57,38 +69,76 @@ def redis_redelivery_options(visibility_timeout: int) -> dict[str, int]:
     Redis hands an unacknowledged message back to the queue once it is older than the visibility
     timeout, but only when a worker sweeps for such messages; kombu's own sweep runs every 10th
     tick of 10 s, i.e. every ~100 s, whatever the timeout. Sweeping every tick, a fifth of the
-    timeout apart (1-10 s), bounds the redelivery at the timeout plus that tick. (AMQP brokers
-    redeliver as soon as the dead worker's connection drops and ignore these options.)
+    timeout apart (1-10 s), bounds the redelivery at the timeout plus that tick. A worker killed
+    while it sweeps leaves the sweep's lock behind: it expires after the visibility timeout rather
+    than kombu's 5 minutes. (AMQP brokers redeliver as soon as the dead worker's connection drops
+    and ignore these options.)
     """
     return {
         "visibility_timeout": visibility_timeout,
         "unacked_restore_interval": max(1, min(10, visibility_timeout // 5)),
         "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": visibility_timeout,
     }
 
 
-class _WorkerRuntime:
-    """One event loop, database and writer per worker process, made on first use."""
+class WorkerRuntime:
+    """The event loop, database and writer of a worker process, made on first use.
 
-    def __init__(self, settings: Settings) -> None:
+    The loop runs in a thread of its own and pool threads hand their items to it, so every pool
+    works: solo and prefork run one item at a time per process; `--pool threads` runs as many
+    items at once as it has threads, all on one loop and one database pool.
+    """
+
+    def __init__(self, settings: Settings, make_runner: Callable[[Settings], ItemRunner] | None = None) -> None:
         self.settings = settings
+        self.make_runner = make_runner
+        self._lock = threading.Lock()
+        self._pid = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: Any = None
+        self._thread: threading.Thread | None = None
+        self._runner: ItemRunner | None = None
 
     def run(self, item_id: int) -> str:
-        if self._loop is None:
-            from writer_service.services.wiring import build_item_runner
+        """Run one job item on the loop and wait for its outcome."""
+        loop, runner = self._started()
+        return asyncio.run_coroutine_threadsafe(runner(item_id), loop).result()
 
-            self._loop = asyncio.new_event_loop()
-            self._runner = build_item_runner(self.settings)
-            worker_process_shutdown.connect(lambda **_: self.close(), weak=False)
-        return self._loop.run_until_complete(self._runner(item_id))
+    def _started(self) -> tuple[asyncio.AbstractEventLoop, ItemRunner]:
+        with self._lock:
+            # A prefork child inherits the parent's object but not its thread: start afresh there.
+            if self._loop is None or self._runner is None or self._pid != os.getpid():
+                self._runner = self._new_runner()
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="writer-items", daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+                worker_process_shutdown.connect(self._on_shutdown, weak=False)
+                worker_shutdown.connect(self._on_shutdown, weak=False)
+            return self._loop, self._runner
+
+    def _new_runner(self) -> ItemRunner:
+        if self.make_runner is not None:
+            return self.make_runner(self.settings)
+        from writer_service.services.wiring import build_item_runner
+
+        return build_item_runner(self.settings)
+
+    def _on_shutdown(self, **_: Any) -> None:
+        self.close()
 
     def close(self) -> None:
-        if self._loop is not None and self._runner is not None:
-            self._loop.run_until_complete(self._runner.close())
-            self._loop.close()
-            self._loop = None
+        """Close the database and stop the loop (idempotent)."""
+        with self._lock:
+            loop, thread, runner = self._loop, self._thread, self._runner
+            self._loop = self._thread = self._runner = None
+        if loop is None or thread is None or runner is None or self._pid != os.getpid():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(runner.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 class CeleryDispatcher:
