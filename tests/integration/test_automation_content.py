@@ -16,7 +16,7 @@ from tests.conftest import Tenant, TenantFactory
 from tests.factories.tasks import make_task
 from tests.fakes.image_providers import image_job_providers, in_process_runner
 from tests.fakes.text_providers import ScriptedText
-from tests.integration.test_automation import Channel, check_item_order, ended_run, of, run, start
+from tests.integration.test_automation import Channel, check_item_order, ended_run, get_run, of, run, start
 from tests.integration.test_generation import balance, ledger_sum
 from writer_service.ai.errors import QuotaExceeded
 from writer_service.api.server import WriterServer
@@ -103,12 +103,18 @@ async def test_content_stage_writes_a_draft_per_task_and_counts_the_credits_of_i
     assert of(again, "summary")[0].items_done == 0 and await balance(db, owner.account_id) == 500 - charged
 
 
-async def test_tasks_go_in_jobs_of_at_most_ten_that_carry_the_run(
+async def test_tasks_go_in_jobs_of_at_most_ten_that_carry_the_run_whose_row_keeps_up(
     channel: Channel, tenants: TenantFactory, db: Database
 ) -> None:
     owner = await tenants.account(credits=500)
     task_ids = await queued_tasks(channel, owner, 12, word_count=100)
-    events = await run(channel, owner, "RunContentGenerationStage")
+    events = []
+    async for event in start(channel, owner, "RunContentGenerationStage"):
+        events.append(event)
+        if event.WhichOneof("event") == "progress" and event.progress.items_done == 1:
+            # The row is saved before the caller hears of an item: it counts at least this much.
+            row = await get_run(channel, owner, event.run_id)
+            assert row.items_done >= 1 and row.credits_used >= event.progress.credits_used > 0
     assert of(events, "summary")[0].items_done == 12
     async with db.read() as session:
         sizes = list(await session.scalars(select(Job.total_items).where(Job.automation_run_id == events[0].run_id)
