@@ -12,7 +12,6 @@ from igny8.writer.v1 import automation_pb2_grpc
 from writer_service.api.convert import list_query, to_proto
 from writer_service.db.models import AutomationRun
 from writer_service.services.automation import events, runs
-from writer_service.services.automation.runner import Automation
 from writer_service.tenancy.context import current_tenant
 
 if TYPE_CHECKING:
@@ -54,7 +53,7 @@ class AutomationServicer(automation_pb2_grpc.AutomationServiceServicer):
 
     def __init__(self, runtime: Runtime) -> None:
         self.db = runtime.db
-        self.automation = Automation(runtime.generation)
+        self.automation = runtime.automation
 
     async def _run(self, stage: int, request: Any) -> AsyncIterator[pb.AutomationEvent]:
         async for event in self.automation.run(

@@ -15,6 +15,7 @@ from writer_service.api.errors import ErrorInterceptor
 from writer_service.api.registry import register_services
 from writer_service.config import Settings
 from writer_service.db.database import Database
+from writer_service.services.automation.runner import Automation
 from writer_service.services.dispatch import InProcessDispatcher
 from writer_service.services.generation import Generation
 from writer_service.services.job_events import JobEventHub
@@ -28,16 +29,19 @@ log = logging.getLogger("writer_service.server")
 
 @dataclass
 class Runtime:
-    """What the servicers share: settings, the database, job events and generation."""
+    """What the servicers share: settings, the database, job events, generation and automation runs."""
 
     settings: Settings
     db: Database
     hub: JobEventHub
     generation: Generation
     dispatcher: InProcessDispatcher | CeleryDispatcher
+    automation: Automation
 
     async def close(self) -> None:
-        """Stop following jobs and running items here, then close the database."""
+        """Stop the automation runs (each at its next item boundary, within the grace period), stop
+        following jobs and running items here, then close the database."""
+        await self.automation.close(grace=self.settings.shutdown_grace_seconds)
         await self.hub.close()
         if isinstance(self.dispatcher, InProcessDispatcher):
             await self.dispatcher.close()
@@ -54,7 +58,8 @@ def build_runtime(settings: Settings, db: Database) -> Runtime:
         dispatcher = InProcessDispatcher(db, build_item_runner(settings, db),
                                          concurrency=settings.in_process_job_concurrency)
     generation = Generation(db=db, prices=prices_from(settings), dispatcher=dispatcher, hub=hub)
-    return Runtime(settings=settings, db=db, hub=hub, generation=generation, dispatcher=dispatcher)
+    return Runtime(settings=settings, db=db, hub=hub, generation=generation, dispatcher=dispatcher,
+                   automation=Automation(generation))
 
 
 @dataclass

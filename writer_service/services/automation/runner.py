@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from writer_service.services.automation import ideas, runs
 from writer_service.services.automation.events import (
+    CANCELLED,
     CONTENT_GENERATION,
     FAILED,
     IMAGE_GENERATION,
@@ -53,7 +54,7 @@ class Automation:
 
     def __init__(self, gen: Generation) -> None:
         self.gen = gen
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._runs: dict[asyncio.Task[None], RunContext] = {}
 
     async def run(self, tenant: TenantContext, *, stage: int, site_id: int = 0, sector_id: int = 0,
                   max_items: int = 0, cluster_id: int = 0, request_id: str = "") -> AsyncIterator[Event]:
@@ -69,18 +70,33 @@ class Automation:
         ctx = RunContext(gen=self.gen, tenant=started.tenant, run_id=started.run.id, limits=started.limits,
                          emit=queue.put_nowait, stop=asyncio.Event())
         task = asyncio.create_task(self._drive(ctx, stage, queue), name=f"automation-run-{ctx.run_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._runs[task] = ctx
+        task.add_done_callback(self._forget)
         try:
             while (event := await queue.get()) is not None:
                 yield event
         finally:
             ctx.stop.set()
 
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._runs.pop(task, None)
+
     async def drain(self) -> None:
         """Wait for every run started so far to end."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._runs:
+            await asyncio.gather(*list(self._runs), return_exceptions=True)
+
+    async def close(self, grace: float) -> None:
+        """Shutting down: stop every run at its next item boundary and give them `grace` seconds to
+        end; a run still going then is cut off and recorded as cancelled."""
+        for ctx in self._runs.values():
+            ctx.stop.set()
+        if not self._runs:
+            return
+        _done, going = await asyncio.wait(list(self._runs), timeout=grace)
+        for task in going:
+            task.cancel()
+        await asyncio.gather(*going, return_exceptions=True)
 
     async def _drive(self, ctx: RunContext, stage: int, queue: asyncio.Queue[Event | None]) -> None:
         try:
@@ -88,6 +104,12 @@ class Automation:
             log.info("automation run %s (stage %s) %s: %d done, %d failed, %d skipped, %d credits", ctx.run_id,
                      stage, final.state, final.items_done, final.items_failed, final.items_skipped,
                      final.credits_used)
+        except asyncio.CancelledError:
+            log.warning("automation run %s cut off by shutdown", ctx.run_id)
+            with contextlib.suppress(Exception):
+                await runs.record_tally(self.gen.db, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally,
+                                        state=CANCELLED)
+            raise
         except Exception:  # noqa: BLE001 - the run ends failed and says so; the cause goes to the log
             log.exception("automation run %s failed", ctx.run_id)
             with contextlib.suppress(Exception):
