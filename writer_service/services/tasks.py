@@ -43,7 +43,9 @@ from writer_service.services.write_rules import (
 )
 from writer_service.tenancy.context import TenantContext
 from writer_service.tenancy.scoping import (
+    KeptSelect,
     Placement,
+    ScopeShape,
     get_many_scoped,
     get_scoped,
     get_scoped_row,
@@ -87,13 +89,16 @@ class TaskView:
     sector_name: str
 
 
-def _view_select(tenant: TenantContext) -> Select[Any]:
+def _view_select(scope: TenantContext | ScopeShape) -> Select[Any]:
     """A task's columns and the names of its cluster and sector, each shown when the caller may see
     that row (as `_views` shows them): a read is one statement, with no ORM object built."""
-    cluster_seen = and_(Cluster.id == Task.cluster_id, *scope_conditions(Cluster, tenant, show_deleted=True))
-    sector_seen = and_(Sector.id == Task.sector_id, *scope_conditions(Sector, tenant))
+    cluster_seen = and_(Cluster.id == Task.cluster_id, *scope_conditions(Cluster, scope, show_deleted=True))
+    sector_seen = and_(Sector.id == Task.sector_id, *scope_conditions(Sector, scope))
     return (select(*Task.__table__.columns, Cluster.name.label("cluster_name"), Sector.name.label("sector_name"))
             .outerjoin(Cluster, cluster_seen).outerjoin(Sector, sector_seen))
+
+
+GET_TASK = KeptSelect(Task, _view_select, show_deleted=True, by_id=True)
 
 
 def _row_view(row: Row[Any]) -> TaskView:
@@ -199,8 +204,7 @@ async def create_task(db: Database, tenant: TenantContext, *, values: dict[str, 
 async def get_task(db: Database, tenant: TenantContext, *, task_id: int) -> TaskView:
     """One task, soft-deleted ones too."""
     async with db.read_once() as connection:
-        return _row_view(await get_scoped_row(connection, _view_select(tenant), Task, task_id, tenant,
-                                              show_deleted=True))
+        return _row_view(await get_scoped_row(connection, GET_TASK, task_id, tenant))
 
 
 async def update_task(db: Database, tenant: TenantContext, *, task_id: int, etag: str, paths: Iterable[str],

@@ -6,11 +6,11 @@ them. Site and sector headers narrow every role. A row outside the scope is NOT_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -22,27 +22,81 @@ M = TypeVar("M")
 S = TypeVar("S", bound=Select)  # a select of any number of columns
 
 
-def scoped(stmt: S, model: type[Any], tenant: TenantContext, *, show_deleted: bool = False) -> S:
+SCOPE_PARAMS = {"account": "scope_account_id", "site": "scope_site_id", "sector": "scope_sector_id"}
+RESOURCE_ID_PARAM = "resource_id"
+
+
+@dataclass(frozen=True)
+class ScopeShape:
+    """Which of account, site and sector a caller's scope names, without their values. Conditions
+    scoped by a shape hold bind parameters (SCOPE_PARAMS) that `scope_values` fills on each call."""
+
+    account: bool
+    site: bool
+    sector: bool
+
+
+def scope_shape(tenant: TenantContext) -> ScopeShape:
+    """The shape of the caller's scope."""
+    if tenant.account_id is None and not tenant.principal.is_platform:  # pragma: no cover - always has one
+        raise FailedPrecondition(message="caller has no account", reason="ACCOUNT_REQUIRED")
+    return ScopeShape(account=tenant.account_id is not None, site=tenant.site_id is not None,
+                      sector=tenant.sector_id is not None)
+
+
+def scope_values(tenant: TenantContext) -> dict[str, int]:
+    """The bind parameters of a statement scoped by `scope_shape(tenant)`."""
+    values = {"account": tenant.account_id, "site": tenant.site_id, "sector": tenant.sector_id}
+    return {SCOPE_PARAMS[part]: value for part, value in values.items() if value is not None}
+
+
+def scoped(stmt: S, model: type[Any], scope: TenantContext | ScopeShape, *, show_deleted: bool = False) -> S:
     """`stmt` narrowed to the caller's account, site and sector, and to live rows unless asked."""
-    return stmt.where(*scope_conditions(model, tenant, show_deleted=show_deleted))
+    return stmt.where(*scope_conditions(model, scope, show_deleted=show_deleted))
 
 
-def scope_conditions(model: type[Any], tenant: TenantContext, *, show_deleted: bool = False
+def scope_conditions(model: type[Any], scope: TenantContext | ScopeShape, *, show_deleted: bool = False
                      ) -> list[ColumnElement[bool]]:
     """The conditions of `scoped`, for where a WHERE clause cannot hold them: the ON clause of an
     outer join that shows a related row's column only when the caller may see that row."""
+    shape = scope if isinstance(scope, ScopeShape) else scope_shape(scope)
+
+    def value(part: str) -> Any:  # a kept statement's parameter, or the caller's value
+        return bindparam(SCOPE_PARAMS[part]) if isinstance(scope, ScopeShape) else getattr(scope, f"{part}_id")
+
     conditions: list[ColumnElement[bool]] = []
-    if tenant.account_id is not None:
-        conditions.append(model.account_id == tenant.account_id)
-    elif not tenant.principal.is_platform:  # pragma: no cover - an account role always has one
-        raise FailedPrecondition(message="caller has no account", reason="ACCOUNT_REQUIRED")
-    if tenant.site_id is not None and hasattr(model, "site_id"):
-        conditions.append(model.site_id == tenant.site_id)
-    if tenant.sector_id is not None and hasattr(model, "sector_id"):
-        conditions.append(model.sector_id == tenant.sector_id)
+    if shape.account:
+        conditions.append(model.account_id == value("account"))
+    if shape.site and hasattr(model, "site_id"):
+        conditions.append(model.site_id == value("site"))
+    if shape.sector and hasattr(model, "sector_id"):
+        conditions.append(model.sector_id == value("sector"))
     if not show_deleted and hasattr(model, "delete_time"):
         conditions.append(model.delete_time.is_(None))
     return conditions
+
+
+class KeptSelect:
+    """A scoped select built once per ScopeShape and kept, with the caller's values bound on each
+    call: for the hot reads, where building a statement and its cache key costs more than running
+    it. `build` makes the select and its joins from the shape alone, so no caller's values can be
+    kept in it; the model's own scope (and, with `by_id`, its id) is added here."""
+
+    def __init__(self, model: type[Any], build: Callable[[ScopeShape], Select[Any]], *, show_deleted: bool = False,
+                 by_id: bool = False) -> None:
+        self.model, self.build, self.show_deleted, self.by_id = model, build, show_deleted, by_id
+        self._kept: dict[ScopeShape, Select[Any]] = {}
+
+    def statement(self, tenant: TenantContext) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement for the caller's shape of scope, and the caller's values for it."""
+        shape = scope_shape(tenant)
+        stmt = self._kept.get(shape)
+        if stmt is None:
+            stmt = self.build(shape)
+            if self.by_id:
+                stmt = stmt.where(self.model.id == bindparam(RESOURCE_ID_PARAM))
+            stmt = self._kept[shape] = scoped(stmt, self.model, shape, show_deleted=self.show_deleted)
+        return stmt, scope_values(tenant)
 
 
 async def get_scoped(
@@ -68,21 +122,13 @@ async def get_scoped(
     return row
 
 
-async def get_scoped_row(
-    connection: AsyncConnection,
-    stmt: Select[Any],
-    model: type[Any],
-    resource_id: int,
-    tenant: TenantContext,
-    *,
-    show_deleted: bool = False,
-) -> Row[Any]:
-    """The Core row of `stmt` (columns of `model`, and what is joined to it) whose id is this, if the
-    caller may see it; NOT_FOUND otherwise."""
-    stmt = scoped(stmt.where(model.id == resource_id), model, tenant, show_deleted=show_deleted)
-    row = (await connection.execute(stmt)).one_or_none()
+async def get_scoped_row(connection: AsyncConnection, kept: KeptSelect, resource_id: int, tenant: TenantContext
+                         ) -> Row[Any]:
+    """The Core row of a `by_id` KeptSelect whose id is this, if the caller may see it; NOT_FOUND otherwise."""
+    stmt, values = kept.statement(tenant)
+    row = (await connection.execute(stmt, {**values, RESOURCE_ID_PARAM: resource_id})).one_or_none()
     if row is None:
-        raise NotFound.of(model.__name__, resource_id)
+        raise NotFound.of(kept.model.__name__, resource_id)
     return row
 
 
