@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -16,21 +16,24 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import Row
 
 from writer_service.domain.changes import etag_of
 from writer_service.domain.errors import InvalidArgument
 from writer_service.services.listing import ListQuery
 
 P = TypeVar("P", bound=Message)
+_EPOCH = datetime(1970, 1, 1)
+_ZERO = timedelta(0)
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:
-    """A proto Timestamp of a UTC datetime (None stays unset)."""
+    """A proto Timestamp of a datetime, naive ones taken as UTC (None stays unset): what
+    Timestamp.FromDatetime gives, in integer arithmetic at a third of its cost."""
     if value is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    since = value.replace(tzinfo=None) - _EPOCH - (value.utcoffset() or _ZERO)
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=value.microsecond * 1000)
 
 
 @cache
@@ -97,11 +100,16 @@ def _fields(message_class: type[Message]) -> tuple[tuple[str, Callable[[Any], An
 
 
 def to_proto(message_class: type[P], row: Any, **extra: Any) -> P:
-    """A resource message from a model row: same-named attributes, `etag` from `version`, plus extras."""
+    """A resource message from a model row (an ORM object or a Core row): same-named attributes,
+    `etag` from `version`, plus extras."""
+    # A Core row is read as a dict: by attribute it costs twice as much, more for names it lacks.
+    columns: dict[str, Any] | None = row._asdict() if isinstance(row, Row) else None
     values: dict[str, Any] = {}
     for name, convert in _fields(message_class):
         if name in extra:
             value = extra[name]
+        elif columns is not None:
+            value = etag_of(columns["version"]) if name == "etag" and "version" in columns else columns.get(name)
         elif name == "etag" and hasattr(row, "version"):
             value = etag_of(row.version)
         else:
