@@ -4,8 +4,10 @@
     python -m bench.stage3            # 2,000 ideas per measurement, 5 rounds: about a minute
 
 On a throwaway PostgreSQL database (next to WRITER_BENCH_POSTGRES_URL's, by default
-postgres@127.0.0.1:5432; dropped at the end) it makes one account with one cluster, then, for each
-measurement, fresh ideas (not timed) and times turning them into tasks:
+postgres@127.0.0.1:5432; dropped at the end) it makes one account with one cluster and --history
+ideas that already have their tasks (VACUUM ANALYZE then gives the planner statistics, as on tables
+that have lived a while), then, for each measurement, fresh ideas (not timed) and times turning
+them into tasks:
 
   rpc      AutomationService.RunTaskCreationStage against `writer-service serve` in a process of its
            own, each stream read to its end by a grpc client (runs of max_items 500, as many as the
@@ -120,6 +122,19 @@ class Bench:
         with self.engine.begin() as connection:
             return list(connection.scalars(insert(IDEAS).returning(IDEAS.c.id), rows))
 
+    def seed_history(self, count: int) -> None:
+        """`count` ideas that already have their tasks (not timed), then VACUUM ANALYZE: tables that
+        have lived a while, whose statistics the planner knows, as autovacuum keeps them."""
+        for start in range(0, count, 5000):
+            ids = self.seed_ideas(min(5000, count - start), status="queued")
+            with self.engine.begin() as connection:
+                rows = [task_row(idea, datetime.now(UTC))
+                        for idea in connection.execute(select(IDEAS).where(IDEAS.c.id.in_(ids)))]
+                connection.execute(insert(TASKS).returning(TASKS.c.id), rows)  # RETURNING: multi-row INSERTs
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in ("content_ideas", "tasks", "clusters"):
+                connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
+
     def tasks(self) -> int:
         """Tasks of the account so far."""
         with self.engine.connect() as connection:
@@ -229,6 +244,7 @@ async def measure(bench: Bench, args: argparse.Namespace) -> dict[str, list[floa
     """Rows/s of every side in every round, the sides taking turns; a warm-up round first."""
     sides: dict[str, Callable[[int], Any]] = {"rpc": bench.over_rpc, "service": bench.service, "bare": bench.bare,
                                               "stream": bench.stream_only}
+    bench.seed_history(args.history)
     for side in SIDES:
         await sides[side](min(args.rows, MAX_ITEMS))
     rates: dict[str, list[float]] = {side: [] for side in SIDES}
@@ -278,6 +294,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1,000 ideas per measurement, 3 rounds")
     parser.add_argument("--rows", type=int, help="ideas per measurement (default 2,000; 1,000 with --quick)")
     parser.add_argument("--rounds", type=int, help="measurements of each side (default 5; 3 with --quick)")
+    parser.add_argument("--history", type=int, default=20_000,
+                        help="ideas (with their tasks) in the tables before the first measurement (default 20,000)")
     parser.add_argument("--serve-stream-only", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.rows = args.rows or (1000 if args.quick else 2000)
@@ -292,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve_stream_only(args.serve_stream_only))
         return 0
     print(f"stage 3 benchmark: {args.rows:,} ideas -> tasks per measurement, {args.rounds} interleaved rounds "
-          f"after a warm-up, PostgreSQL, runs of at most {MAX_ITEMS} ideas", flush=True)
+          f"after a warm-up, PostgreSQL with {args.history:,} ideas and tasks already, runs of at most "
+          f"{MAX_ITEMS} ideas", flush=True)
     with (bench_database() as url, writer_server(url) as address, stream_only_server() as stream_address,
           TemporaryDirectory(prefix="writer-bench-") as data):
         rates = asyncio.run(run(url, address, stream_address, args, Path(data)))
