@@ -1,7 +1,7 @@
 """Every List of the service: filter, search, order_by, keyset pagination and page tokens.
 
 A resource describes what may be filtered and ordered in a `ListSpec`; `list_page` does the rest.
-Pages are keyset pages (WHERE (k1, id) > (last values)), so page 1,000 costs what page 1 costs.
+Pages are keyset pages (see keyset.py), so page 1,000 costs what page 1 costs.
 A page token carries the last row's sort values and a fingerprint of the query it belongs to: a
 token sent with another query is INVALID_ARGUMENT.
 """
@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from writer_service.domain import query as q
 from writer_service.domain.errors import InvalidArgument
+from writer_service.services.keyset import Terms, after, sort_term
 from writer_service.tenancy.context import TenantContext
-from writer_service.tenancy.scoping import scoped
+from writer_service.tenancy.scoping import ScopeShape, scope_shape, scope_values, scoped
 
 FIELD_KINDS = ("str", "enum", "int", "id", "bool", "time")
 
@@ -200,68 +201,10 @@ def decode_token(token: str, fingerprint: str, size: int) -> list[Any]:
     return values
 
 
-def _after(terms: list[tuple[str, InstrumentedAttribute[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order of `terms` (any mix of directions).
-
-    The condition must narrow the index range, or a deep page reads every row before it: one
-    direction over NOT NULL columns is a row comparison, `(k, id) < (:k, :id)`, which is an index
-    condition on PostgreSQL and SQLite alike; other orders spell out the steps and put the first
-    column's bound in front, so that the index range starts at the last row's value.
-    """
-    columns = [column for _, column, _ in terms]
-    descending = terms[0][2]
-    if all(desc == descending for _, _, desc in terms) and not any(map(_nullable, columns)) \
-            and None not in values:
-        keys = tuple_(*columns)
-        bound = tuple_(*(literal(value, column.type) for column, value in zip(columns, values, strict=True)))
-        return keys < bound if descending else keys > bound
-    clauses = []
-    for i, (_, column, desc) in enumerate(terms):
-        equal_prefix = [terms[j][1] == values[j] for j in range(i)]  # "== None" is IS NULL
-        clauses.append(and_(*equal_prefix, _step(column, values[i], desc)))
-    steps = or_(*clauses)
-    first, first_value = columns[0], values[0]
-    if _nullable(first) or first_value is None:
-        return steps
-    return and_(first <= first_value if descending else first >= first_value, steps)
-
-
-def _nullable(column: InstrumentedAttribute[Any]) -> bool:
-    return bool(getattr(column.expression, "nullable", False))
-
-
-def _step(column: InstrumentedAttribute[Any], value: Any, descending: bool) -> ColumnElement[bool]:
-    """Rows after `value` in one column; NULL sorts as the largest value (see _sort)."""
-    if not _nullable(column):
-        return column < value if descending else column > value
-    if value is None:
-        return column.is_not(None) if descending else false()
-    return column < value if descending else or_(column > value, column.is_(None))
-
-
-def _sort(column: InstrumentedAttribute[Any], descending: bool) -> Any:
-    """ORDER BY term; a nullable column puts NULL last ascending and first descending on every
-    backend (SQLite's default is the opposite of PostgreSQL's), as _step expects."""
-    if not _nullable(column):
-        return column.desc() if descending else column.asc()
-    return column.desc().nulls_first() if descending else column.asc().nulls_last()
-
-
-@dataclass(frozen=True)
-class _PageQuery:
-    """The statement of one page (a row more than the page holds) and what makes the next token."""
-
-    stmt: Select[Any]
-    size: int
-    keys: list[str]  # attribute names of the sort columns, id last
-    fingerprint: str
-
-
-def _page_query(spec: ListSpec, tenant: TenantContext, list_query: ListQuery, stmt: Select[Any] | None) -> _PageQuery:
-    size = q.page_size(list_query.page_size)
-    terms = order_terms(spec, list_query.order_by)
-    fingerprint = _fingerprint(list_query, tenant)
-    stmt = scoped(stmt if stmt is not None else select(spec.model), spec.model, tenant,
+def _filtered(spec: ListSpec, scope: TenantContext | ScopeShape, list_query: ListQuery, stmt: Select[Any] | None
+              ) -> Select[Any]:
+    """The spec's rows in scope that the query's filter, search, site and sector leave."""
+    stmt = scoped(stmt if stmt is not None else select(spec.model), spec.model, scope,
                   show_deleted=list_query.show_deleted)
     if list_query.site_id:
         stmt = stmt.where(spec.model.site_id == list_query.site_id)
@@ -269,21 +212,22 @@ def _page_query(spec: ListSpec, tenant: TenantContext, list_query: ListQuery, st
         stmt = stmt.where(spec.model.sector_id == list_query.sector_id)
     stmt = stmt.where(*filter_conditions(spec, list_query.filter))
     searched = search_condition(spec, list_query.search)
-    if searched is not None:
-        stmt = stmt.where(searched)
-    if list_query.page_token:
-        stmt = stmt.where(_after(terms, decode_token(list_query.page_token, fingerprint, len(terms))))
-    stmt = stmt.order_by(*(_sort(column, desc) for _, column, desc in terms)).limit(size + 1)
-    return _PageQuery(stmt=stmt, size=size, keys=[column.key for _, column, _ in terms], fingerprint=fingerprint)
+    return stmt if searched is None else stmt.where(searched)
 
 
-def _page(rows: list[Any], page_query: _PageQuery) -> Page:
-    if len(rows) <= page_query.size:
+def _paged(stmt: Select[Any], terms: Terms, keyset: list[Any] | None, size: int) -> Select[Any]:
+    """One page of `stmt` (and a row more) after the `keyset` values, if any."""
+    if keyset is not None:
+        stmt = stmt.where(after(terms, keyset))
+    return stmt.order_by(*(sort_term(column, desc) for _, column, desc in terms)).limit(size + 1)
+
+
+def _page(rows: list[Any], size: int, terms: Terms, fingerprint: str) -> Page:
+    if len(rows) <= size:
         return Page(items=rows)
-    rows = rows[:page_query.size]
+    rows = rows[:size]
     last = rows[-1]
-    return Page(items=rows, next_page_token=encode_token(page_query.fingerprint,
-                                                         [getattr(last, key) for key in page_query.keys]))
+    return Page(items=rows, next_page_token=encode_token(fingerprint, [getattr(last, c.key) for _, c, _ in terms]))
 
 
 async def list_page(
@@ -296,15 +240,56 @@ async def list_page(
     options: Sequence[Any] = (),
 ) -> Page:
     """One page of the spec's rows the caller may see, as the List request asks."""
-    page_query = _page_query(spec, tenant, list_query, stmt)
-    paged = page_query.stmt.options(*options) if options else page_query.stmt
-    return _page(list((await session.execute(paged)).scalars().unique()), page_query)
+    size = q.page_size(list_query.page_size)
+    terms = order_terms(spec, list_query.order_by)
+    fingerprint = _fingerprint(list_query, tenant)
+    filtered = _filtered(spec, tenant, list_query, stmt)
+    keyset = decode_token(list_query.page_token, fingerprint, len(terms)) if list_query.page_token else None
+    paged = _paged(filtered, terms, keyset, size)
+    if options:
+        paged = paged.options(*options)
+    return _page(list((await session.execute(paged)).scalars().unique()), size, terms, fingerprint)
 
 
-async def list_rows(
-    connection: AsyncConnection, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *, stmt: Select[Any]
-) -> Page:
-    """`list_page` for a List answered from Core rows of `stmt` (the columns of the spec's model and
-    what is joined to them) rather than from ORM objects."""
-    page_query = _page_query(spec, tenant, list_query, stmt)
-    return _page(list((await connection.execute(page_query.stmt)).all()), page_query)
+# Statements of list_rows, by query: the filtered rows, and their pages by which token values are NULL.
+_KEPT: dict[tuple[Any, ...], Select[Any]] = {}
+MAX_KEPT = 2000
+
+
+def _kept(key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+    stmt = _KEPT.get(key)
+    if stmt is None:
+        if len(_KEPT) >= MAX_KEPT:
+            _KEPT.clear()
+        stmt = _KEPT[key] = build()
+    return stmt
+
+
+async def list_rows(connection: AsyncConnection, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *,
+                    build: Callable[[ScopeShape], Select[Any]]) -> Page:
+    """`list_page` for a List answered from Core rows of `build(shape)` (the columns of the spec's
+    model and what is joined to them) rather than from ORM objects.
+
+    Its statements are kept, as KeptSelect keeps them, by everything they are built from (the List
+    parameters, the shape of scope): the caller's scope and the page token's values are bound per call.
+    """
+    size = q.page_size(list_query.page_size)
+    terms = order_terms(spec, list_query.order_by)
+    fingerprint = _fingerprint(list_query, tenant)
+    shape = scope_shape(tenant)
+    query = (id(spec), build, shape, list_query.filter, list_query.search, list_query.show_deleted,
+             list_query.site_id, list_query.sector_id)
+    filtered = _kept(query, lambda: _filtered(spec, shape, list_query, build(shape)))
+    values = decode_token(list_query.page_token, fingerprint, len(terms)) if list_query.page_token else None
+    nulls = None if values is None else tuple(value is None for value in values)
+
+    def page() -> Select[Any]:
+        keyset = None if values is None else [
+            None if value is None else bindparam(f"keyset_{i}", type_=column.type)
+            for i, ((_, column, _), value) in enumerate(zip(terms, values, strict=True))
+        ]
+        return _paged(filtered, terms, keyset, size)
+
+    paged = _kept((*query, list_query.order_by, size, nulls), page)
+    params = scope_values(tenant) | {f"keyset_{i}": value for i, value in enumerate(values or ()) if value is not None}
+    return _page(list((await connection.execute(paged, params)).all()), size, terms, fingerprint)

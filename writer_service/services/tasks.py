@@ -246,7 +246,7 @@ async def undelete_task(db: Database, tenant: TenantContext, *, task_id: int, et
 async def list_tasks(db: Database, tenant: TenantContext, *, query: ListQuery) -> tuple[list[TaskView], str]:
     """One page of tasks, newest first unless asked otherwise, and the next page's token."""
     async with db.read_once() as connection:
-        page = await list_rows(connection, TASK_LIST, tenant, query, stmt=_view_select(tenant))
+        page = await list_rows(connection, TASK_LIST, tenant, query, build=_view_select)
     return [_row_view(row) for row in page.items], page.next_page_token
 
 
