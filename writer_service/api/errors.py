@@ -109,6 +109,10 @@ async def abort_with(context: grpc.aio.ServicerContext, status: grpc.Status) -> 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Maps every exception raised below it to a gRPC status, for unary and streaming RPCs alike."""
 
+    def __init__(self) -> None:
+        # method -> (handler, wrapped handler): a method's wrapping is the same on every call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
@@ -118,6 +122,15 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        kept = self._wrapped.get(method)
+        if kept is not None and kept[0] is handler:
+            return kept[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    @staticmethod
+    def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
 
         def unary(behavior: Behavior) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
             async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:

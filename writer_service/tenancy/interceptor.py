@@ -41,6 +41,8 @@ class TenancyInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
+        # method -> (handler, wrapped handler): a method's wrapping is the same on every call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -51,7 +53,14 @@ class TenancyInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or not method.lstrip("/").startswith(WRITER_PACKAGE):
             return handler
-        access = method_access(method)
+        kept = self._wrapped.get(method)
+        if kept is not None and kept[0] is handler:
+            return kept[1]
+        wrapped = self._wrap(handler, method_access(method))
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, access: int) -> grpc.RpcMethodHandler:
         if access == common_pb2.METHOD_ACCESS_PUBLIC:
             return handler
         authenticate = self._authenticator_for(access)
