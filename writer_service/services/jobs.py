@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -257,12 +257,21 @@ async def latest_event_id(db: Database) -> int:
         return int(await session.scalar(select(func.coalesce(func.max(JobEvent.id), 0))) or 0)
 
 
-async def events_after(db: Database, *, after_id: int, limit: int = 500) -> list[JobEvent]:
-    """Job events newer than `after_id`, oldest first."""
+async def events_after(db: Database, *, after_id: int, also: Sequence[int] = (), limit: int = 500) -> list[JobEvent]:
+    """Job events newer than `after_id`, and those among the ids `also` (older ids a poll passed
+    over), oldest first."""
+    newer = JobEvent.id > after_id
     async with db.read() as session:
         return list(await session.scalars(
-            select(JobEvent).where(JobEvent.id > after_id).order_by(JobEvent.id).limit(limit)))
+            select(JobEvent).where(or_(newer, JobEvent.id.in_(list(also))) if also else newer)
+            .order_by(JobEvent.id).limit(limit)))
 
+
+async def job_versions(db: Database, *, job_ids: Sequence[int]) -> dict[int, int]:
+    """The current version (the sequence of its latest event) of each of the jobs."""
+    async with db.read() as session:
+        rows = await session.execute(select(Job.id, Job.version).where(Job.id.in_(list(job_ids))))
+        return {row.id: row.version for row in rows}
 
 
 async def job_events_after(db: Database, *, job_id: int, sequence: int) -> list[JobEvent]:
