@@ -19,8 +19,7 @@ def postgresql_only(db: Database) -> None:
 
 
 async def backend_pid(db: Database) -> int:
-    async with db.read_once() as connection:
-        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    return int(await db.read_once(lambda connection: connection.execute(text("SELECT pg_backend_pid()")).scalar_one()))
 
 
 async def terminate(db: Database, pid: int) -> None:
@@ -31,8 +30,7 @@ async def terminate(db: Database, pid: int) -> None:
 async def test_read_once_runs_each_statement_in_a_transaction_of_its_own(db: Database) -> None:
     postgresql_only(db)
     ask = text("SELECT pg_current_xact_id()::text")
-    async with db.read_once() as connection:
-        first, second = [(await connection.execute(ask)).scalar_one() for _ in range(2)]
+    first, second = await db.read_once(lambda connection: [connection.execute(ask).scalar_one() for _ in range(2)])
     assert first != second
     async with db.read() as session:  # the session's reads share one transaction
         assert (await session.execute(ask)).scalar_one() == (await session.execute(ask)).scalar_one()

@@ -100,10 +100,10 @@ def _fields(message_class: type[Message]) -> tuple[tuple[str, Callable[[Any], An
 
 
 def to_proto(message_class: type[P], row: Any, **extra: Any) -> P:
-    """A resource message from a model row (an ORM object or a Core row): same-named attributes,
-    `etag` from `version`, plus extras."""
+    """A resource message from a model row (an ORM object, a Core row or a dict of its columns):
+    same-named attributes, `etag` from `version`, plus extras."""
     # A Core row is read as a dict: by attribute it costs twice as much, more for names it lacks.
-    columns: dict[str, Any] | None = row._asdict() if isinstance(row, Row) else None
+    columns: dict[str, Any] | None = row if isinstance(row, dict) else row._asdict() if isinstance(row, Row) else None
     values: dict[str, Any] = {}
     for name, convert in _fields(message_class):
         if name in extra:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.util import greenlet_spawn
 
 from writer_service.db.engine import create_engine_async, make_session_factory
 from writer_service.domain.errors import Aborted
+
+T = TypeVar("T")
 
 
 class Database:
@@ -48,17 +53,22 @@ class Database:
         async with self.sessions() as session:
             yield session
 
-    @asynccontextmanager
-    async def read_once(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection for a read done in one statement, which needs no ORM object.
+    async def read_once(self, read: Callable[[Connection], T]) -> T:
+        """`read(connection)`: a read done in one statement on a Core connection, which needs no
+        ORM object.
 
         On PostgreSQL it runs in autocommit: a lone SELECT is consistent by itself, and BEGIN and
-        ROLLBACK around it would cost two round trips more than the SELECT does.
+        ROLLBACK around it would cost two round trips more than the SELECT does. `read` is a plain
+        function run with the checkout and checkin in one switch to SQLAlchemy's greenlet, where the
+        async API would switch at each step: on a hot read that is a fifth of the time.
         """
-        async with self.engine.connect() as connection:
+        return await greenlet_spawn(self._read_once, read)
+
+    def _read_once(self, read: Callable[[Connection], T]) -> T:
+        with self.engine.sync_engine.connect() as connection:
             if self.dialect == "postgresql":
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-            yield connection
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            return read(connection)
 
     async def close(self) -> None:
         """Close every pooled connection."""

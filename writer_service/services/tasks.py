@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,10 +81,10 @@ TASK_LIST = ListSpec(
 
 @dataclass(frozen=True)
 class TaskView:
-    """A task (the ORM object after a write, a Core row of its columns after a read) with the names
+    """A task (the ORM object after a write, a dict of its columns after a read) with the names
     responses show beside it."""
 
-    task: Task | Row[Any]
+    task: Task | dict[str, Any]
     cluster_name: str
     sector_name: str
 
@@ -101,8 +101,8 @@ def _view_select(scope: TenantContext | ScopeShape) -> Select[Any]:
 GET_TASK = KeptSelect(Task, _view_select, show_deleted=True, by_id=True)
 
 
-def _row_view(row: Row[Any]) -> TaskView:
-    return TaskView(row, row.cluster_name or "", row.sector_name or "")
+def _row_view(row: dict[str, Any]) -> TaskView:
+    return TaskView(row, row["cluster_name"] or "", row["sector_name"] or "")
 
 
 async def _views(session: AsyncSession, tenant: TenantContext, tasks: Sequence[Task]) -> list[TaskView]:
@@ -203,8 +203,7 @@ async def create_task(db: Database, tenant: TenantContext, *, values: dict[str, 
 
 async def get_task(db: Database, tenant: TenantContext, *, task_id: int) -> TaskView:
     """One task, soft-deleted ones too."""
-    async with db.read_once() as connection:
-        return _row_view(await get_scoped_row(connection, GET_TASK, task_id, tenant))
+    return _row_view(await db.read_once(lambda connection: get_scoped_row(connection, GET_TASK, task_id, tenant)))
 
 
 async def update_task(db: Database, tenant: TenantContext, *, task_id: int, etag: str, paths: Iterable[str],
@@ -245,8 +244,7 @@ async def undelete_task(db: Database, tenant: TenantContext, *, task_id: int, et
 
 async def list_tasks(db: Database, tenant: TenantContext, *, query: ListQuery) -> tuple[list[TaskView], str]:
     """One page of tasks, newest first unless asked otherwise, and the next page's token."""
-    async with db.read_once() as connection:
-        page = await list_rows(connection, TASK_LIST, tenant, query, build=_view_select)
+    page = await db.read_once(lambda connection: list_rows(connection, TASK_LIST, tenant, query, build=_view_select))
     return [_row_view(row) for row in page.items], page.next_page_token
 
 

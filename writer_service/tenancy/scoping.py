@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from writer_service.db.models.tenancy import Sector, Site
@@ -122,14 +122,15 @@ async def get_scoped(
     return row
 
 
-async def get_scoped_row(connection: AsyncConnection, kept: KeptSelect, resource_id: int, tenant: TenantContext
-                         ) -> Row[Any]:
-    """The Core row of a `by_id` KeptSelect whose id is this, if the caller may see it; NOT_FOUND otherwise."""
+def get_scoped_row(connection: Connection, kept: KeptSelect, resource_id: int, tenant: TenantContext
+                   ) -> dict[str, Any]:
+    """The Core row (a dict of its columns) of a `by_id` KeptSelect whose id is this, if the caller
+    may see it; NOT_FOUND otherwise. A read for Database.read_once."""
     stmt, values = kept.statement(tenant)
-    row = (await connection.execute(stmt, {**values, RESOURCE_ID_PARAM: resource_id})).one_or_none()
+    row = connection.execute(stmt, {**values, RESOURCE_ID_PARAM: resource_id}).one_or_none()
     if row is None:
         raise NotFound.of(kept.model.__name__, resource_id)
-    return row
+    return row._asdict()
 
 
 async def get_many_scoped(
