@@ -209,13 +209,15 @@ async def cancel_job(db: Database, tenant: TenantContext, *, job_id: int) -> Job
         )).all())
         row: Job | None = None
         for item in pending:
-            await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job_id,
-                                  job_item_id=item.id, description=f"item {item.id} cancelled")
             item.state, item.end_time = "cancelled", utcnow()
             await session.flush()
+            # The job's row before the account's, the order an item finishing on a worker takes them
+            # in: the other order deadlocks against it.
             row = await record(session, job_id=job_id, event="item_cancelled", item=item, values={
                 "cancelled_items": Job.cancelled_items + 1,
                 "credits_released": Job.credits_released + item.credits_reserved})
+            await credits.release(session, account_id=job.account_id, amount=item.credits_reserved, job_id=job_id,
+                                  job_item_id=item.id, description=f"item {item.id} cancelled")
         if row is not None:
             await _end_if_done(session, row)
     return await get_job(db, tenant, job_id=job_id)
