@@ -139,3 +139,24 @@ async def test_many_quiet_watchers_cost_no_queries_and_each_gets_every_change_on
         await hub.close()
     assert {(e.type, e.sequence) for e in firsts} == {("job_started", job.version + 1)}
     assert all(rest == list(range(job.version + 2, job.version + 5)) for rest in rests)
+
+
+async def test_watchers_of_a_job_share_each_event_with_the_job_and_every_item_after_the_change(
+    db: Database, tenants: TenantFactory
+) -> None:
+    tenant = await tenants.account()
+    hub = JobEventHub(db, poll_seconds=0.02)
+    job = await new_job(db, tenant, items=2)
+    try:
+        first = await following(db, hub, tenant, job.id)
+        second = await following(db, hub, tenant, job.id)
+        await claim(db, job.items[1].id)
+        seen_first = [await asyncio.wait_for(anext(first), WAIT) for _ in range(2)]
+        seen_second = [await asyncio.wait_for(anext(second), WAIT) for _ in range(2)]
+    finally:
+        await hub.close()
+    assert all(a is b for a, b in zip(seen_first, seen_second, strict=True))  # built once, shown once
+    started = seen_first[1]
+    assert started.type == "item_started" and started.item is not None and started.item["id"] == job.items[1].id
+    assert {i["id"]: i["state"] for i in started.items} == {job.items[0].id: "pending", job.items[1].id: "running"}
+    assert started.job["state"] == "running" and started.job["version"] == started.sequence

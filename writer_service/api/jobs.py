@@ -56,12 +56,16 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: jobs_pb2.WatchJobRequest, context: Context
     ) -> AsyncIterator[jobs_pb2.JobEvent]:
         async for event in watch(self.db, self.hub, current_tenant(), job_id=request.job_id):
-            yield jobs_pb2.JobEvent(
-                sequence=event.sequence,
-                type=jobs_pb2.JobEventType.Value(f"JOB_EVENT_TYPE_{event.type.upper()}"),
-                job=job_message(event.job, event.items),
-                item=to_proto(jobs_pb2.JobItem, _row(event.item)) if event.item else None,
-            )
+            # Every watcher of a job gets the same event: its message is made once.
+            message = event.shown.get("message")
+            if message is None:
+                message = event.shown["message"] = jobs_pb2.JobEvent(
+                    sequence=event.sequence,
+                    type=jobs_pb2.JobEventType.Value(f"JOB_EVENT_TYPE_{event.type.upper()}"),
+                    job=job_message(event.job, event.items),
+                    item=to_proto(jobs_pb2.JobItem, _row(event.item)) if event.item else None,
+                )
+            yield message
 
     async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: Context) -> jobs_pb2.Job:  # noqa: N802
         return job_with_items(await jobs.cancel_job(self.db, current_tenant(), job_id=request.id))

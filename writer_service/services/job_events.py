@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ POLL_LIMIT = 500
 HOLE_SECONDS = 30.0
 MAX_HOLES = 1000
 RECONCILE_SECONDS = 2.0
+SHARED_PER_JOB = 16  # the latest events of a job kept for its slower watchers
 ENDING_EVENTS = ("job_succeeded", "job_failed", "job_cancelled")
 
 
@@ -51,6 +52,7 @@ class JobEventHub:
         self._handed: dict[int, int] = {}  # job id -> the last sequence handed to its watchers
         self._behind: dict[int, int] = {}  # job id -> its version when the last round found it behind
         self._holes: dict[int, float] = {}  # event id -> when a poll first passed over it
+        self._shared: dict[int, dict[int, WatchedEvent]] = {}  # job id -> sequence -> the event as watched
         self._task: asyncio.Task[None] | None = None
         self._last_id = 0
         self._started = asyncio.Event()
@@ -141,6 +143,21 @@ class JobEventHub:
             if not queues:
                 self._subscribers.pop(job_id, None)
                 self._handed.pop(job_id, None)
+                self._shared.pop(job_id, None)
+
+    def shared(self, job_id: int, sequence: int) -> WatchedEvent | None:
+        """The event as another watcher of the job already built it (the job and all its items after
+        the change are the same for every watcher), if it is still kept."""
+        return self._shared.get(job_id, {}).get(sequence)
+
+    def share(self, job_id: int, event: WatchedEvent) -> None:
+        """Keep a watched event for the other watchers of its job."""
+        if job_id not in self._subscribers:
+            return
+        kept = self._shared.setdefault(job_id, {})
+        kept[event.sequence] = event
+        if len(kept) > SHARED_PER_JOB:
+            del kept[min(kept)]
 
     async def close(self) -> None:
         """Stop polling."""
@@ -151,15 +168,19 @@ class JobEventHub:
                 await self._task
 
 
-@dataclass
+@dataclass(eq=False)
 class WatchedEvent:
-    """One event of a watched job, with the job and all its items as they are after it."""
+    """One event of a watched job, with the job and all its items as they are after it.
+
+    Every watcher of the job gets the same object (treat it as read-only); `shown` keeps what a
+    caller makes of it (a message), so that is made once too."""
 
     sequence: int
     type: str
     job: dict[str, Any]
     items: list[dict[str, Any]]
     item: dict[str, Any] | None = None
+    shown: dict[str, Any] = field(default_factory=dict)
 
 
 def _revive(values: Any) -> dict[str, Any]:
@@ -201,10 +222,16 @@ async def watch(
                 if each.sequence <= seen:
                     continue
                 seen = each.sequence
-                item = _revive(each.payload["item"]) if each.payload.get("item") else None
-                if item is not None:
-                    items[item["id"]] = item
-                yield WatchedEvent(sequence=seen, type=each.type, job=_revive(each.payload["job"]),
-                                   items=list(items.values()), item=item)
+                watched = hub.shared(job_id, seen)
+                if watched is None:
+                    item = _revive(each.payload["item"]) if each.payload.get("item") else None
+                    if item is not None:
+                        items[item["id"]] = item
+                    watched = WatchedEvent(sequence=seen, type=each.type, job=_revive(each.payload["job"]),
+                                           items=list(items.values()), item=item)
+                    hub.share(job_id, watched)
+                elif watched.item is not None:
+                    items[watched.item["id"]] = watched.item
+                yield watched
                 if each.type in ENDING_EVENTS:
                     return
