@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import grpc
 
@@ -28,6 +28,7 @@ class Result:
     p99_ms: float
     first_error: str = ""
     latencies: tuple[float, ...] = field(default=(), repr=False)  # seconds, sorted
+    run_rates: tuple[float, ...] = ()  # the req/s of each run merged into this result, in order
 
     @property
     def rate(self) -> float:
@@ -82,7 +83,8 @@ def merge(name: str, results: list[Result]) -> Result:
     """Several runs of one scenario as one: calls and seconds summed, percentiles of all latencies."""
     latencies = [latency for r in results for latency in r.latencies]
     first_error = next((r.first_error for r in results if r.first_error), "")
-    return _result(name, latencies, sum(r.errors for r in results), sum(r.seconds for r in results), first_error)
+    merged = _result(name, latencies, sum(r.errors for r in results), sum(r.seconds for r in results), first_error)
+    return replace(merged, run_rates=tuple(r.rate for r in results))
 
 
 def table(results: list[Result]) -> str:
