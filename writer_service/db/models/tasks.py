@@ -16,7 +16,7 @@ from writer_service.db.base import (
     TimestampMixin,
     VersionMixin,
 )
-from writer_service.db.models._schema import account_column_index, one_of, tenant_list_indexes
+from writer_service.db.models._schema import account_column_index, one_of
 from writer_service.domain.vocabulary import CONTENT_STRUCTURES, CONTENT_TYPES, TASK_STATUSES
 
 if TYPE_CHECKING:
@@ -31,7 +31,14 @@ class Task(IdMixin, TenantMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, 
         one_of("status", TASK_STATUSES),
         one_of("content_type", CONTENT_TYPES),
         one_of("content_structure", CONTENT_STRUCTURES),
-        *tenant_list_indexes("tasks"),
+        # ListTasks' keyset pages: the default order (create_time desc) in a site and in a sector,
+        # and the other common ones, most recently changed and by title, in a sector (x-sector-id).
+        Index("ix_tasks_account_site_create_time_id", "account_id", "site_id", "create_time", "id"),
+        Index("ix_tasks_account_site_sector_create_time_id", "account_id", "site_id", "sector_id", "create_time",
+              "id"),
+        Index("ix_tasks_account_site_sector_update_time_id", "account_id", "site_id", "sector_id", "update_time",
+              "id"),
+        Index("ix_tasks_account_site_sector_title_id", "account_id", "site_id", "sector_id", "title", "id"),
         account_column_index("tasks", "status"),
         Index("ix_tasks_cluster_id", "cluster_id"),
     )
