@@ -279,7 +279,7 @@ async def run(url: str, address: str, stream_address: str, args: argparse.Namesp
     runtime = build_runtime(settings, Database.from_url(url, pool_size=settings.db_pool_size))
     try:
         with grpc.insecure_channel(address) as channel, grpc.insecure_channel(stream_address) as stream_channel:
-            bench = Bench(url, made, cluster_id, Automation(runtime.generation), Stub(channel), Stub(stream_channel))
+            bench = Bench(url, made, cluster_id, runtime.automation, Stub(channel), Stub(stream_channel))
             try:
                 return await measure(bench, args)
             finally:
