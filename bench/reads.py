@@ -27,6 +27,7 @@ import grpc
 
 from bench import closed_loop
 from bench.closed_loop import Result
+from bench.reads_plans import page_plans
 from bench.reads_servers import raw_server, writer_server
 from bench.tasks_seed import Seeded, bench_database, deep_page_token, seed
 from igny8.writer.v1 import common_pb2, tasks_pb2, tasks_pb2_grpc
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     with bench_database() as url:
         seeded = seed(url, args.tasks)
         token = deep_page_token(url, seeded, depth)
+        print(page_plans(url, seeded, token, PAGE_SIZE), flush=True)
         with writer_server(url) as service_address, raw_server(url, RAW_POOL_SIZE) as raw_address:
             print(closed_loop.table([]), flush=True)
             results = asyncio.run(measure(args, seeded, token, service_address, raw_address))

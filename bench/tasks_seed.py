@@ -1,7 +1,8 @@
 """The reads benchmark's data: a throwaway PostgreSQL database, one tenant, clusters and many tasks.
 
-Tasks go in with COPY (one statement per chunk, no ORM), then VACUUM ANALYZE gives the planner
-statistics and sets hint bits and the visibility map, as on a table that has lived for a while.
+Tasks go in with one COPY (no ORM), the table's secondary indexes built after it, then VACUUM
+ANALYZE gives the planner statistics and sets hint bits and the visibility map, as on a table that
+has lived for a while.
 """
 
 from __future__ import annotations
@@ -129,7 +130,18 @@ def seed(url: str, tasks: int, *, log: bool = True) -> Seeded:
             "FROM generate_series(1, %s) AS n RETURNING id",
             (made.account_id, made.site_id, made.sector_id, now, now, CLUSTERS),
         )]
+        # Building the indexes once after the COPY is several times faster than keeping them up to
+        # date row by row; the constraints' own indexes (primary key, unique idea_id) stay.
+        indexes = connection.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'tasks' "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'tasks'::regclass)"
+        ).fetchall()
+        for name, _ in indexes:
+            connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
         _copy_tasks(connection, made, cluster_ids, tasks)
+        connection.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            connection.execute(definition)
         connection.commit()
         first, last = connection.execute("SELECT min(id), max(id) FROM tasks").fetchone() or (0, 0)
     copied = time.perf_counter()
@@ -137,7 +149,7 @@ def seed(url: str, tasks: int, *, log: bool = True) -> Seeded:
         connection.execute("VACUUM (ANALYZE) tasks")
         connection.execute("VACUUM (ANALYZE) clusters")
     if log:
-        print(f"seeded {tasks:,} tasks: COPY {copied - began:.1f} s, VACUUM ANALYZE "
+        print(f"seeded {tasks:,} tasks: COPY and indexes {copied - began:.1f} s, VACUUM ANALYZE "
               f"{time.perf_counter() - copied:.1f} s", flush=True)
     return Seeded(account_id=made.account_id, site_id=made.site_id, sector_id=made.sector_id,
                   user_id=made.user_id, api_key=made.api_key, cluster_id=cluster_ids[0], first_task_id=first,
