@@ -20,6 +20,7 @@ from tests.factories.tasks import make_task, tasks_stub
 from tests.rich import expect_error
 from writer_service.db.database import Database
 from writer_service.db.models import Task
+from writer_service.services.automation import ideas as automation_ideas
 from writer_service.services.automation import runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -66,10 +67,11 @@ def summaries(events: Events) -> dict[int, pb.StageSummary]:
 
 
 def check_item_order(events: Events) -> None:
-    """Every item: started, then one outcome, then a progress with counts that add up."""
+    """Every item: started, then one outcome, then a progress with counts that add up (stage 3:
+    one progress after each batch of ideas; the other stages: one after each item)."""
     outcomes = ("item_succeeded", "item_failed", "item_skipped")
     open_items: set[tuple[int, int]] = set()
-    expect_progress = False
+    ended_since_progress = 0
     for event in events:
         kind = event.WhichOneof("event")
         if kind == "item_started":
@@ -80,12 +82,15 @@ def check_item_order(events: Events) -> None:
             key = (event.stage, getattr(event, kind).item_id)
             assert key in open_items, f"{kind} of {key} without item_started"
             open_items.discard(key)
-            expect_progress = True
+            ended_since_progress += 1
+            assert event.stage == TASK_CREATION or ended_since_progress == 1, "an item ended without a progress"
         elif kind == "progress":
-            assert expect_progress, "progress without an item ending"
-            expect_progress = False
+            assert ended_since_progress, "progress without an item ending"
+            ended_since_progress = 0
             progress = event.progress
             assert progress.items_done + progress.items_failed + progress.items_skipped <= progress.items_total
+        elif kind == "summary":
+            assert not ended_since_progress, "a stage summary before the progress of its last items"
     assert events[-1].WhichOneof("event") == "summary"
 
 
@@ -118,8 +123,9 @@ async def ended_run(channel: Channel, tenant: Tenant, run_id: int) -> pb.Automat
 
 
 async def test_task_creation_makes_one_queued_task_per_new_idea_with_the_ideas_fields(
-    channel: Channel, tenants: TenantFactory, db: Database
+    channel: Channel, tenants: TenantFactory, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(automation_ideas, "BATCH_SIZE", 2)
     owner = await tenants.account()
     ideas = await ideas_of(channel, owner, 3, target_keywords="trail shoes, grip", estimated_word_count=900,
                            description="what to wear on wet rock")
@@ -133,7 +139,7 @@ async def test_task_creation_makes_one_queued_task_per_new_idea_with_the_ideas_f
     assert [s.item_id for s in succeeded] == [i.id for i in ideas]
     assert {(s.item_kind, s.result_kind, s.credits_used) for s in succeeded} == {
         (pb.AUTOMATION_ITEM_KIND_IDEA, pb.AUTOMATION_ITEM_KIND_TASK, 0)}
-    assert [p.items_done for p in of(events, "progress")] == [1, 2, 3]
+    assert [p.items_done for p in of(events, "progress")] == [2, 3]  # one progress per batch of two
     assert {p.items_total for p in of(events, "progress")} == {3}
     summary = of(events, "summary")[0]
     assert (summary.items_done, summary.items_failed, summary.items_skipped, summary.credits_used, summary.state) == (

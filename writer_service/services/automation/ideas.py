@@ -81,11 +81,14 @@ def _claim(tenant: TenantContext, ids: list[int], now: datetime) -> Update:
             .values(status="queued", version=IDEAS.c.version + 1, update_time=now).returning(IDEAS.c.id))
 
 
-def _insert_tasks(dialect: str, tenant: TenantContext, idea_ids: list[int], now: datetime) -> Insert:
+def _insert_tasks(dialect: str, idea_ids: list[int], now: datetime) -> Insert:
     """One INSERT ... SELECT of the ideas' tasks; a row whose idea already has a task is skipped (and
     not returned). The database copies the columns: no row travels to this process and back."""
     columns = _task_columns(now)
-    ideas = scoped(select(*columns.values()), ContentIdea, tenant, show_deleted=True).where(IDEAS.c.id.in_(idea_ids))
+    # `idea_ids` came out of the scoped claim in this very transaction, so the ids alone name the
+    # rows; the scope is not repeated, since on PostgreSQL it invites the tenant index and a scan
+    # of every idea of the sector where the primary key finds the batch.
+    ideas = select(*columns.values()).where(IDEAS.c.id.in_(idea_ids))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (insert(TASKS).from_select(list(columns), ideas)
             .on_conflict_do_nothing(index_elements=[TASKS.c.idea_id]).returning(TASKS.c.id, TASKS.c.idea_id))
@@ -98,7 +101,7 @@ async def _create_tasks(session: AsyncSession, ctx: RunContext, batch: list[Cand
     claimed = list(await session.scalars(_claim(ctx.tenant, [c.id for c in batch if c.id not in too_long], now)))
     made: dict[int, int] = {}
     if claimed:
-        result = await session.execute(_insert_tasks(ctx.gen.db.dialect, ctx.tenant, claimed, now))
+        result = await session.execute(_insert_tasks(ctx.gen.db.dialect, claimed, now))
         made = {idea_id: task_id for task_id, idea_id in result}
     return [_outcome(c, too_long, set(claimed), made) for c in batch]
 
@@ -129,6 +132,8 @@ async def run_stage(ctx: RunContext) -> StageSummary:
             for outcome in outcomes:
                 stage.count(outcome)
             await runs.save_tally(session, ctx.tenant, run_id=ctx.run_id, tally=ctx.tally)
+        # The batch's ideas ended together, in one transaction: one progress after them, not one each.
         for outcome in outcomes:
-            stage.report(outcome)
+            stage.report(outcome, progress=False)
+        stage.progress()
     return await stage.summary()

@@ -2,7 +2,7 @@
 
 Every item ends in one Outcome; the stage counts it, saves the run's tally (so the AutomationRun row
 is current while the run goes) and tells the caller: ItemStarted (once per item), the outcome's event
-and a StageProgress.
+and a StageProgress (stage 3, whose ideas end together a batch at a time, sends one per batch).
 """
 
 from __future__ import annotations
@@ -89,9 +89,9 @@ class StageRun:
         """Count the outcome in the run's tally, to be saved (the run's credits come from its logs)."""
         _add(self.ctx.tally, outcome)
 
-    def report(self, outcome: Outcome) -> None:
-        """Count the outcome in the stage's tally, and tell the caller how the item ended and the
-        stage's counts after it."""
+    def report(self, outcome: Outcome, *, progress: bool = True) -> None:
+        """Count the outcome in the stage's tally, and tell the caller how the item ended and (unless
+        the stage reports progress once per batch) the stage's counts after it."""
         _add(self.tally, outcome)
         self.tally.credits += outcome.credits
         run_id, stage, kind = self.ctx.run_id, self.stage, self.item_kind
@@ -106,7 +106,12 @@ class StageRun:
         else:
             self.ctx.emit(ItemSkipped(run_id=run_id, stage=stage, item_kind=kind, item_id=outcome.item_id,
                                       reason=outcome.reason))
-        self.ctx.emit(StageProgress(run_id=run_id, stage=stage, items_done=self.tally.done,
+        if progress:
+            self.progress()
+
+    def progress(self) -> None:
+        """Tell the caller the stage's counts so far."""
+        self.ctx.emit(StageProgress(run_id=self.ctx.run_id, stage=self.stage, items_done=self.tally.done,
                                     items_failed=self.tally.failed, items_skipped=self.tally.skipped,
                                     items_total=self.total, credits_used=self.tally.credits))
 

@@ -246,7 +246,9 @@ class AutomationEvent(_message.Message):
 
     @_builtins.property
     def progress(self) -> Global___StageProgress:
-        """The counts so far, after each item."""
+        """The counts so far: after each item; in stage 3, whose ideas are written together a batch
+        at a time, after each batch.
+        """
 
     @_builtins.property
     def summary(self) -> Global___StageSummary:

@@ -30,7 +30,8 @@ class AutomationServiceStub:
 
     Each Run* call is one automation run. The call streams AutomationEvents while it works: for
     each item an ItemStarted, then an ItemSucceeded, ItemFailed or ItemSkipped, then a
-    StageProgress; at the end of each stage a StageSummary. The stream ends with status OK after
+    StageProgress (stage 3: one StageProgress after each batch of ideas, which are written together);
+    at the end of each stage a StageSummary. The stream ends with status OK after
     the last summary, also when the run stopped early: the summary says why. Cancelling the call
     cancels the run: items already started finish, the rest are left as they are.
     A stage works on the items eligible when it starts, oldest first, at most `max_items` of
@@ -92,7 +93,8 @@ class AutomationServiceServicer:
 
     Each Run* call is one automation run. The call streams AutomationEvents while it works: for
     each item an ItemStarted, then an ItemSucceeded, ItemFailed or ItemSkipped, then a
-    StageProgress; at the end of each stage a StageSummary. The stream ends with status OK after
+    StageProgress (stage 3: one StageProgress after each batch of ideas, which are written together);
+    at the end of each stage a StageSummary. The stream ends with status OK after
     the last summary, also when the run stopped early: the summary says why. Cancelling the call
     cancels the run: items already started finish, the rest are left as they are.
     A stage works on the items eligible when it starts, oldest first, at most `max_items` of
@@ -212,7 +214,8 @@ class AutomationService:
 
     Each Run* call is one automation run. The call streams AutomationEvents while it works: for
     each item an ItemStarted, then an ItemSucceeded, ItemFailed or ItemSkipped, then a
-    StageProgress; at the end of each stage a StageSummary. The stream ends with status OK after
+    StageProgress (stage 3: one StageProgress after each batch of ideas, which are written together);
+    at the end of each stage a StageSummary. The stream ends with status OK after
     the last summary, also when the run stopped early: the summary says why. Cancelling the call
     cancels the run: items already started finish, the rest are left as they are.
     A stage works on the items eligible when it starts, oldest first, at most `max_items` of
