@@ -18,7 +18,7 @@ them into tasks:
            writes) into the same table, in one transaction, on a sync psycopg engine.
 
 and, to show what the stream alone costs, `stream`: the messages RunTaskCreationStage sends for
-that many ideas (ItemStarted, ItemSucceeded and StageProgress per idea, a summary per run) from a
+that many ideas (ItemStarted and ItemSucceeded per idea, a StageProgress per batch, a summary per run) from a
 bare grpc.aio server in a process of its own, with no database behind it: the ceiling of any RPC
 that streams those events.
 
@@ -56,6 +56,7 @@ from writer_service.db.database import Database
 from writer_service.db.models import Cluster, ContentIdea, Task
 from writer_service.services import accounts
 from writer_service.services.automation import events
+from writer_service.services.automation.ideas import BATCH_SIZE as IDEAS_PER_BATCH
 from writer_service.services.automation.runner import Automation
 from writer_service.services.automation.runs import MAX_ITEMS
 from writer_service.tenancy.context import Principal, TenantContext
@@ -197,7 +198,9 @@ class StreamOnly(automation_pb2_grpc.AutomationServiceServicer):
             yield pb.AutomationEvent(run_id=1, stage=stage, item_succeeded=pb.ItemSucceeded(
                 item_kind=pb.AUTOMATION_ITEM_KIND_IDEA, item_id=n, result_kind=pb.AUTOMATION_ITEM_KIND_TASK,
                 result_id=n))
-            yield pb.AutomationEvent(run_id=1, stage=stage, progress=pb.StageProgress(items_done=n, items_total=total))
+            if n % IDEAS_PER_BATCH == 0 or n == total:
+                yield pb.AutomationEvent(run_id=1, stage=stage,
+                                         progress=pb.StageProgress(items_done=n, items_total=total))
         yield pb.AutomationEvent(run_id=1, stage=stage, summary=pb.StageSummary(
             items_done=total, state=pb.AUTOMATION_RUN_STATE_SUCCEEDED))
 
