@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -23,6 +24,7 @@ from writer_service.api.server import WriterServer
 from writer_service.db.database import Database
 from writer_service.db.models import AIRequestLog, Content, Job, Task
 from writer_service.domain.pricing import Prices
+from writer_service.services import jobs
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -221,6 +223,31 @@ async def test_a_caller_that_cancels_stops_the_run_with_what_started_finished_an
     rest = await run(channel, owner, "RunContentGenerationStage")
     assert sorted(s.item_id for s in of(rest, "item_succeeded")) == sorted(set(task_ids) - set(written))
     assert await contents_by_task(db, task_ids) == dict.fromkeys(task_ids, 1)
+
+
+async def test_a_cancel_that_fails_once_is_tried_again_and_nothing_left_is_charged(
+    channel: Channel, tenants: TenantFactory, db: Database, scripted: ScriptedText, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_cancel = jobs.cancel_job
+    failures: list[int] = []
+
+    async def flaky_cancel(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(kwargs["job_id"])
+            raise ConnectionError("connection lost mid-cancel")
+        return await real_cancel(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "cancel_job", flaky_cancel)
+    owner = await tenants.account(credits=500)
+    task_ids = await queued_tasks(channel, owner, 6)
+    scripted.gate = asyncio.Event()
+    seen = await cancelled_midway(db, scripted, start(channel, owner, "RunContentGenerationStage"))
+
+    kept = await ended_run(channel, owner, seen[0].run_id)
+    assert failures, "the first cancel did not fail"
+    assert kept.state == CANCELLED
+    assert kept.items_done == len(await contents_by_task(db, task_ids)) < len(task_ids)
+    assert await ledger_sum(db, owner.account_id) == -kept.credits_used
 
 
 async def test_a_caller_whose_deadline_passes_stops_the_run_as_a_cancel_does(

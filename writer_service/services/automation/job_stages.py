@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from writer_service.services import jobs
 from writer_service.services.automation.events import Exhausted, StageSummary
 from writer_service.services.automation.progress import DONE, FAILED_ITEM, SKIPPED, Outcome, RunContext, StageRun
 from writer_service.services.job_events import watch
+
+log = logging.getLogger("writer_service.automation")
 
 
 @dataclass(frozen=True)
@@ -128,10 +131,24 @@ async def _submit(ctx: RunContext, spec: JobStage, stage: StageRun, batch: list[
     return None, [], consumed
 
 
+CANCEL_ATTEMPTS = 5
+
+
 async def _cancel_when_stopped(ctx: RunContext, job_id: int) -> None:
+    """Once the run is told to stop, cancel the job's items not started yet. A failure of the cancel
+    itself (a lost connection, a lock timeout) is tried again: the items it would leave pending would
+    run and be charged after the caller went away."""
     await ctx.stop.wait()
-    with contextlib.suppress(FailedPrecondition):  # the job ended meanwhile
-        await jobs.cancel_job(ctx.gen.db, ctx.tenant, job_id=job_id)
+    for attempt in range(1, CANCEL_ATTEMPTS + 1):
+        try:
+            await jobs.cancel_job(ctx.gen.db, ctx.tenant, job_id=job_id)
+            return
+        except FailedPrecondition:  # the job ended meanwhile
+            return
+        except Exception:  # noqa: BLE001 - logged and tried again; the run goes on following the job
+            log.warning("automation run %s: cancelling job %s failed (attempt %d of %d)", ctx.run_id, job_id,
+                        attempt, CANCEL_ATTEMPTS, exc_info=True)
+            await asyncio.sleep(0.2 * 2 ** attempt)
 
 
 async def _follow(ctx: RunContext, spec: JobStage, stage: StageRun, job: Job, batch: list[Candidate],
