@@ -1,14 +1,19 @@
 """Generation pipeline benchmark: template generations through Celery + Redis with one worker.
 
-    python -m bench.pipeline [--items N] [--noop M] [--pool solo|threads|prefork] [--concurrency C]
-                             [--quick] [--profile FILE]
+    python -m bench.pipeline [--items N] [--noop M] [--rounds R] [--pool solo|threads|prefork]
+                             [--concurrency C] [--quick] [--profile FILE]
 
 On a throwaway PostgreSQL database and a Redis database of its own (flushed at the end) it starts
-the writer server and ONE `writer-service worker` as processes, creates N tasks, asks for their
-content with AutoGenerateContent in calls of 10 and measures items/s from the first call to the end
-of the last job (the job's end_time, written by the worker). In the same run, with the same broker
-and the same pool, it measures the baseline: bare Celery no-op tasks sent at once, each a round
-trip (the caller gets its result back), as tasks/s. It prints the ratio against the target of 0.5.
+the writer server, ONE `writer-service worker` and a bare Celery worker of a no-op task, as
+processes, on the same broker and with the same pool. Each round measures both sides in turn:
+
+- the baseline: M no-op tasks sent at once, each a round trip (the caller gets its result back),
+  from the first send to the last result, as tasks/s;
+- the pipeline: N new tasks (articles of 1,000 words) asked for with AutoGenerateContent in calls
+  of 10 and watched with WatchJob, from the first call to the end of the last job (the job's
+  end_time, written by the worker), as items/s.
+
+It prints the medians of the rounds and the ratio pipeline / no-op against the target of 0.5.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
@@ -93,27 +99,24 @@ noop_app = make_noop_app(os.environ.get(BROKER_ENV, f"redis://127.0.0.1:6379/{DE
 
 @dataclass
 class Figures:
-    """What one run measured."""
+    """What the rounds measured: seconds per round of each side."""
 
     items: int
-    pipeline_seconds: float
     noop_tasks: int
-    noop_seconds: float
+    pipeline_seconds: list[float] = field(default_factory=list)
+    noop_seconds: list[float] = field(default_factory=list)
 
-    @property
-    def items_per_second(self) -> float:
-        """Template generations per second, first call to last job end."""
-        return self.items / self.pipeline_seconds
+    def items_per_second(self) -> list[float]:
+        """Template generations per second of each round, first call to last job end."""
+        return [self.items / s for s in self.pipeline_seconds]
 
-    @property
-    def noop_per_second(self) -> float:
-        """No-op round trips per second."""
-        return self.noop_tasks / self.noop_seconds
+    def noop_per_second(self) -> list[float]:
+        """No-op round trips per second of each round."""
+        return [self.noop_tasks / s for s in self.noop_seconds]
 
-    @property
-    def ratio(self) -> float:
-        """The pipeline's rate as a fraction of the no-op rate."""
-        return self.items_per_second / self.noop_per_second
+    def ratios(self) -> list[float]:
+        """The pipeline's rate over the no-op rate, round by round (the two sides take turns)."""
+        return [p / n for p, n in zip(self.items_per_second(), self.noop_per_second(), strict=True)]
 
 
 def measure_noop(app: Celery, count: int) -> float:
@@ -169,12 +172,12 @@ async def generate_all(
     return started, list(ended)  # type: ignore[call-overload]
 
 
-async def measure_pipeline(address: str, caller: Caller, items: int) -> float:
-    """Seconds from the first AutoGenerateContent call to the end of the last job (after a warm-up job)."""
+async def measure_pipeline(address: str, caller: Caller, items: int, *, warm_up: bool) -> float:
+    """Seconds from the first AutoGenerateContent call to the end of the last job."""
     async with grpc.aio.insecure_channel(address) as channel:
         task_ids = await make_tasks(channel, caller, items + 2)
-        # Warm-up: the worker opens its event loop, database pool and model on its first items.
-        await generate_all(channel, caller, task_ids[:2])
+        if warm_up:  # the worker opens its event loop, database pool and model on its first items
+            await generate_all(channel, caller, task_ids[:2])
         started, ended = await generate_all(channel, caller, task_ids[2:])
     failed = [j.id for j in ended if j.state != jobs_pb2.JOB_STATE_SUCCEEDED]
     if failed:
@@ -195,45 +198,55 @@ def noop_worker_argv(pool: str, concurrency: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> Figures:
-    """Start everything, measure both rates, stop and clean up."""
+    """Start everything, measure both sides taking turns, stop and clean up."""
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
     logs = Path(tempfile.mkdtemp(prefix="writer-bench-"))
     client = redis.Redis.from_url(broker)
     if client.dbsize():
         raise SystemExit(f"redis database {args.redis_db} is not empty; pick another with --redis-db")
+    figures = Figures(items=args.items, noop_tasks=args.noop)
     try:
         with throwaway_database(postgres_admin_url()) as database_url:
-            caller = asyncio.run(bootstrap_account(database_url, credits_amount=10 * args.items * WORD_COUNT))
+            credits_needed = 10 * (args.items + 2) * args.rounds * WORD_COUNT
+            caller = asyncio.run(bootstrap_account(database_url, credits_amount=credits_needed))
             address = f"127.0.0.1:{free_port()}"
             env = service_env(WRITER_DATABASE_URL=database_url, WRITER_BROKER_URL=broker,
                               WRITER_LISTEN_ADDRESS=address, WRITER_DATA_DIR=str(logs / "var"),
                               WRITER_LOG_LEVEL="WARNING", WRITER_SHUTDOWN_GRACE_SECONDS="2")
             env[BROKER_ENV] = broker
-            with running(noop_worker_argv(args.pool, args.concurrency), env=env, log_path=logs / "noop-worker.log"):
-                noop_seconds = measure_noop(make_noop_app(broker), args.noop)
-            with running(server_argv(), env=env, log_path=logs / "server.log") as server, \
+            noop = make_noop_app(broker)
+            with running(noop_worker_argv(args.pool, args.concurrency), env=env, log_path=logs / "noop-worker.log"), \
+                    running(server_argv(), env=env, log_path=logs / "server.log") as server, \
                     running(worker_argv(args.pool, args.concurrency), env=env, log_path=logs / "worker.log") as worker:
                 wait_serving(address, server)
                 with profiling(worker.pid, args.profile, log_path=logs / "py-spy.log"):
-                    pipeline_seconds = asyncio.run(measure_pipeline(address, caller, args.items))
+                    for n in range(args.rounds):
+                        figures.noop_seconds.append(measure_noop(noop, args.noop))
+                        figures.pipeline_seconds.append(
+                            asyncio.run(measure_pipeline(address, caller, args.items, warm_up=n == 0)))
+                        print(f"round {n + 1}: {figures.items_per_second()[-1]:.1f} items/s, "
+                              f"{figures.noop_per_second()[-1]:.1f} no-op/s", file=sys.stderr)
     finally:
         client.flushdb()
         client.close()
     print(f"(process logs in {logs})", file=sys.stderr)
-    return Figures(items=args.items, pipeline_seconds=pipeline_seconds, noop_tasks=args.noop,
-                   noop_seconds=noop_seconds)
+    return figures
 
 
 def report(figures: Figures, args: argparse.Namespace) -> None:
-    """The figures as a table, with the verdict."""
+    """Medians of the rounds as a table, with the verdict."""
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.1f} (rounds: {', '.join(f'{v:.1f}' for v in values)})"
+
+    ratio = statistics.median(figures.ratios())
     print_table(f"Generation pipeline (Celery + Redis, one worker: --pool={args.pool} "
                 f"--concurrency={args.concurrency}, PostgreSQL)", [
-        ("template generations", f"{figures.items} ({WORD_COUNT} words each, calls of {BATCH})"),
-        ("first call -> last job end", f"{figures.pipeline_seconds:.2f} s"),
-        ("pipeline", f"{figures.items_per_second:.1f} items/s"),
-        ("bare Celery no-op round trips", f"{figures.noop_tasks} in {figures.noop_seconds:.2f} s"),
-        ("no-op", f"{figures.noop_per_second:.1f} tasks/s"),
-        ("ratio (target >= 0.5)", f"{figures.ratio:.2f}  {verdict(figures.ratio >= TARGET_RATIO)}"),
+        ("template generations per round", f"{figures.items} ({WORD_COUNT} words each, calls of {BATCH})"),
+        ("pipeline items/s", spread(figures.items_per_second())),
+        ("bare Celery no-op round trips per round", f"{figures.noop_tasks}"),
+        ("no-op tasks/s", spread(figures.noop_per_second())),
+        ("ratio, median of rounds", f"{ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in figures.ratios())})"),
+        (f"target >= {TARGET_RATIO}", verdict(ratio >= TARGET_RATIO)),
     ])
 
 
@@ -241,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the options, run the benchmark, print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, help="template generations (default 200; 30 with --quick)")
-    parser.add_argument("--noop", type=int, help="no-op Celery tasks (default 1000; 200 with --quick)")
+    parser.add_argument("--items", type=int, help="template generations per round (default 100; 30 with --quick)")
+    parser.add_argument("--noop", type=int, help="no-op Celery tasks per round (default 1000; 300 with --quick)")
+    parser.add_argument("--rounds", type=int, help="rounds, the two sides taking turns (default 5; 2 with --quick)")
     parser.add_argument("--pool", choices=["solo", "threads", "prefork"], default="solo",
                         help="the worker pool of both workers (default solo)")
     parser.add_argument("--concurrency", type=int, default=1, help="pool size of both workers (default 1)")
@@ -251,10 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="record the writer worker with py-spy into this file "
                         "(.svg flame graph, .json speedscope, else collapsed stacks)")
     args = parser.parse_args(argv)
-    args.items = args.items or (30 if args.quick else 200)
-    args.noop = args.noop or (200 if args.quick else 1000)
-    if args.items < 1 or args.noop < 1 or args.concurrency < 1:
-        parser.error("--items, --noop and --concurrency must be positive")
+    args.items = args.items or (30 if args.quick else 100)
+    args.noop = args.noop or (300 if args.quick else 1000)
+    args.rounds = args.rounds or (2 if args.quick else 5)
+    if min(args.items, args.noop, args.rounds, args.concurrency) < 1:
+        parser.error("--items, --noop, --rounds and --concurrency must be positive")
     report(run(args), args)
     return 0
 
