@@ -14,11 +14,13 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlsplit
 
 import redis
 from kombu import Connection
+
+from tests.conftest import require_or_skip
 
 REDIS_URL = os.environ.get("WRITER_TEST_REDIS_URL") or "redis://127.0.0.1:6379"
 RABBITMQ_URL = os.environ.get("WRITER_TEST_RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672//"
@@ -89,3 +91,12 @@ def rabbitmq_broker() -> Iterator[str]:
         yield f"{url.scheme}://{url.netloc}/{vhost}"
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+
+
+def broker(name: str) -> AbstractContextManager[str]:
+    """A corner of the named broker ("redis" or "rabbitmq") for this test; skips when it does not answer."""
+    if name == "redis":
+        require_or_skip(redis_available(), "Redis")
+        return redis_broker()
+    require_or_skip(rabbitmq_available(), "RabbitMQ")
+    return rabbitmq_broker()

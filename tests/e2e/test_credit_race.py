@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -15,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 
 from igny8.writer.v1 import billing_pb2, billing_pb2_grpc, jobs_pb2, jobs_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from tests.conftest import require_or_skip
-from tests.db_urls import postgres_available, temporary_postgres_database
 from tests.e2e.books import balance, ledger_chain, ledger_total, reading
 from tests.e2e.brokers import redis_available, redis_broker
 from tests.e2e.process import Owner, bootstrap, cli, create_tasks, running_server, service_env
@@ -25,14 +23,6 @@ from writer_service.domain.pricing import Prices
 pytestmark = pytest.mark.e2e
 
 CALLS, AFFORDABLE, WORDS = 100, 10, 1000
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database of this test (not yet migrated)."""
-    require_or_skip(postgres_available(), "PostgreSQL")
-    with temporary_postgres_database() as url:
-        yield url
 
 
 async def generate_each(address: str, owner: Owner, task_ids: list[int]) -> list[object]:

@@ -4,40 +4,19 @@ real broker (Redis, then RabbitMQ). Ten tasks in, ten drafts out, every credit a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import grpc
 import pytest
 
 from igny8.writer.v1 import billing_pb2, billing_pb2_grpc, jobs_pb2, jobs_pb2_grpc, tasks_pb2, tasks_pb2_grpc
-from tests.conftest import require_or_skip
-from tests.db_urls import postgres_available, temporary_postgres_database
 from tests.e2e.books import job_books, reading
-from tests.e2e.brokers import rabbitmq_available, rabbitmq_broker, redis_available, redis_broker
+from tests.e2e.brokers import broker
 from tests.e2e.process import Owner, bootstrap, cli, create_tasks, running_server, running_worker, service_env
 
 pytestmark = pytest.mark.e2e
 
 JOB_TIMEOUT_SECONDS = 90
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database of this test (not yet migrated)."""
-    require_or_skip(postgres_available(), "PostgreSQL")
-    with temporary_postgres_database() as url:
-        yield url
-
-
-def broker(name: str) -> AbstractContextManager[str]:
-    """A corner of the named broker for this test (skips when the broker does not answer)."""
-    if name == "redis":
-        require_or_skip(redis_available(), "Redis")
-        return redis_broker()
-    require_or_skip(rabbitmq_available(), "RabbitMQ")
-    return rabbitmq_broker()
 
 
 def credits_of(channel: grpc.Channel, owner: Owner) -> int:

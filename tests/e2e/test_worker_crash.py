@@ -10,18 +10,14 @@ passed. The rerun claims the item again (attempt 2) and writes what the first ru
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import grpc
 import pytest
 
 from igny8.writer.v1 import jobs_pb2, jobs_pb2_grpc, tasks_pb2, tasks_pb2_grpc
-from tests.conftest import require_or_skip
-from tests.db_urls import postgres_available, temporary_postgres_database
 from tests.e2e.books import balance, job_books, reading
-from tests.e2e.brokers import rabbitmq_available, rabbitmq_broker, redis_available, redis_broker
+from tests.e2e.brokers import broker
 from tests.e2e.process import Owner, bootstrap, cli, create_tasks, running_server, running_worker, service_env
 
 pytestmark = pytest.mark.e2e
@@ -31,23 +27,6 @@ JOB_TIMEOUT_SECONDS = 90
 VISIBILITY_TIMEOUT_SECONDS = 5
 SLOW_WORKER = ("-m", "tests.e2e.slow_worker")
 RUNNING = jobs_pb2.JOB_ITEM_STATE_RUNNING
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database of this test (not yet migrated)."""
-    require_or_skip(postgres_available(), "PostgreSQL")
-    with temporary_postgres_database() as url:
-        yield url
-
-
-def broker(name: str) -> AbstractContextManager[str]:
-    """A corner of the named broker for this test (skips when the broker does not answer)."""
-    if name == "redis":
-        require_or_skip(redis_available(), "Redis")
-        return redis_broker()
-    require_or_skip(rabbitmq_available(), "RabbitMQ")
-    return rabbitmq_broker()
 
 
 def mid_job(event: jobs_pb2.JobEvent) -> bool:

@@ -78,12 +78,10 @@ def needs_concurrent_writers(db: Database) -> None:
         pytest.skip("SQLite commits its writers one at a time, in the order of their ids")
 
 
-async def test_an_event_committed_after_a_newer_one_was_polled_still_reaches_its_watchers(
-    db: Database, tenants: TenantFactory
-) -> None:
-    needs_concurrent_writers(db)
-    tenant = await tenants.account()
-    hub = JobEventHub(db, poll_seconds=0.02)
+async def committed_out_of_order(db: Database, hub: JobEventHub, tenant: Tenant, *, hold: float = 0.0) -> list[str]:
+    """Claim an item of one job in a transaction that commits only after an item of another job was
+    claimed, committed and handed out (so the poll passed over the first job's lower event ids), and
+    `hold` seconds more; the types of the first job's next two events, as its watcher sees them."""
     mine, other = await new_job(db, tenant), await new_job(db, tenant)
     try:
         stream = await following(db, hub, tenant, mine.id)
@@ -92,29 +90,27 @@ async def test_an_event_committed_after_a_newer_one_was_polled_still_reaches_its
             await jobs.claim_item(late, item_id=mine.items[0].id)  # lower event ids, committed last
             await claim(db, other.items[0].id)
             assert await take(other_stream, 2) == ["job_started", "item_started"]  # polled past mine
-        assert await take(stream, 2) == ["job_started", "item_started"]
+            await asyncio.sleep(hold)
+        return await take(stream, 2)
     finally:
         await hub.close()
+
+
+async def test_an_event_committed_after_a_newer_one_was_polled_still_reaches_its_watchers(
+    db: Database, tenants: TenantFactory
+) -> None:
+    needs_concurrent_writers(db)
+    hub = JobEventHub(db, poll_seconds=0.02)
+    assert await committed_out_of_order(db, hub, await tenants.account()) == ["job_started", "item_started"]
 
 
 async def test_an_event_the_poller_gave_up_on_is_found_by_the_next_reconcile_round(
     db: Database, tenants: TenantFactory
 ) -> None:
     needs_concurrent_writers(db)
-    tenant = await tenants.account()
     hub = JobEventHub(db, poll_seconds=0.02, hole_seconds=0.0, reconcile_seconds=0.1)
-    mine, other = await new_job(db, tenant), await new_job(db, tenant)
-    try:
-        stream = await following(db, hub, tenant, mine.id)
-        other_stream = await following(db, hub, tenant, other.id)
-        async with db.transaction() as late:
-            await jobs.claim_item(late, item_id=mine.items[0].id)
-            await claim(db, other.items[0].id)
-            assert await take(other_stream, 2) == ["job_started", "item_started"]
-            await asyncio.sleep(0.2)  # the holes expire
-        assert await take(stream, 2) == ["job_started", "item_started"]
-    finally:
-        await hub.close()
+    events = await committed_out_of_order(db, hub, await tenants.account(), hold=0.2)  # the holes expire meanwhile
+    assert events == ["job_started", "item_started"]
 
 
 async def test_many_quiet_watchers_cost_no_queries_and_each_gets_every_change_once_in_order(
