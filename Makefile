@@ -29,8 +29,9 @@ check-generated:
 lint:
 	$(BIN)/buf lint
 	$(BIN)/ruff check writer_service tests scripts bench server.py
+	$(BIN)/mypy writer_service tests
 
-## Install and run the whole test suite: contract lint, generated-code drift, style, tests.
+## Install and run the whole test suite: contract lint, generated-code drift, style and types, tests.
 test: install-dev
 	$(MAKE) --no-print-directory lint check-generated
 	$(BIN)/python -m pytest -q -ra

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from tests.fakes.image_providers import image_job_providers
 from writer_service.ai.base import ArticleBrief, GeneratedArticle, ImagePromptBrief, ImagePrompts, TextProvider
 from writer_service.ai.errors import ProviderError
 from writer_service.api.server import WriterServer
-from writer_service.services.content_generation import Writer
 
 
 @dataclass
@@ -40,12 +40,6 @@ class ScriptedText:
 
 @contextmanager
 def text_provider(server: WriterServer, provider: ScriptedText, *, max_attempts: int = 3) -> Iterator[ScriptedText]:
-    """Make the test server's in-process runner write with `provider` for the block."""
-    runner = server.runtime.dispatcher.run_item  # type: ignore[union-attr]
-    before = runner._writer
-    runner._writer = Writer(db=server.runtime.db, text=provider, prices=server.runtime.generation.prices,
-                            max_attempts=max_attempts)
-    try:
+    """Make the test server's in-process runner write with `provider` for the block (retries wait 10 ms)."""
+    with image_job_providers(server, text=provider, max_attempts=max_attempts):
         yield provider
-    finally:
-        runner._writer = before

@@ -53,7 +53,7 @@ async def test_waiting_call_returns_the_finished_job_with_content_and_credits_ac
     async with db.read() as session:
         contents = (await session.scalars(select(Content).where(Content.account_id == owner.account_id))).all()
         logs = (await session.scalars(select(AIRequestLog).where(AIRequestLog.job_id == job.id))).all()
-    assert sorted(c.task_id for c in contents) == sorted(t.id for t in tasks)
+    assert sorted(c.task_id or 0 for c in contents) == sorted(t.id for t in tasks)
     assert all(c.status == "draft" and c.source == "igny8" and c.word_count > 0 for c in contents)
     assert sum(log.credits for log in logs) == job.credits_charged
     assert await balance(db, owner.account_id) == 500 - job.credits_charged

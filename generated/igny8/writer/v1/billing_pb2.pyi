@@ -35,13 +35,13 @@ class _CreditTransactionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     CREDIT_TRANSACTION_KIND_RESERVE: _CreditTransactionKind.ValueType  # 2
     """The estimated cost held when generation was asked for ("reserve"; negative amount)."""
     CREDIT_TRANSACTION_KIND_SETTLE: _CreditTransactionKind.ValueType  # 3
-    """The real cost of a finished item, charged against its reservation ("settle"; the amount
-    is the cost beyond the reservation: 0 when the reservation covered it, else negative).
+    """A finished item's real cost, charged against its reservation ("settle"). An item is never
+    charged more than was reserved for it, so the amount is the part of the reservation it did
+    not use, given back: 0 or positive. The charge itself is the reservation minus this amount
+    (the description says "charged C of R reserved").
     """
     CREDIT_TRANSACTION_KIND_RELEASE: _CreditTransactionKind.ValueType  # 4
-    """Reserved credits given back: the part a finished item did not use, or all of a failed or
-    cancelled item's reservation ("release"; positive amount).
-    """
+    """A failed or cancelled item's whole reservation, given back ("release"; positive amount)."""
     CREDIT_TRANSACTION_KIND_ADJUST: _CreditTransactionKind.ValueType  # 5
     """A manual correction ("adjust"; either sign)."""
 
@@ -55,13 +55,13 @@ CREDIT_TRANSACTION_KIND_GRANT: CreditTransactionKind.ValueType  # 1
 CREDIT_TRANSACTION_KIND_RESERVE: CreditTransactionKind.ValueType  # 2
 """The estimated cost held when generation was asked for ("reserve"; negative amount)."""
 CREDIT_TRANSACTION_KIND_SETTLE: CreditTransactionKind.ValueType  # 3
-"""The real cost of a finished item, charged against its reservation ("settle"; the amount
-is the cost beyond the reservation: 0 when the reservation covered it, else negative).
+"""A finished item's real cost, charged against its reservation ("settle"). An item is never
+charged more than was reserved for it, so the amount is the part of the reservation it did
+not use, given back: 0 or positive. The charge itself is the reservation minus this amount
+(the description says "charged C of R reserved").
 """
 CREDIT_TRANSACTION_KIND_RELEASE: CreditTransactionKind.ValueType  # 4
-"""Reserved credits given back: the part a finished item did not use, or all of a failed or
-cancelled item's reservation ("release"; positive amount).
-"""
+"""A failed or cancelled item's whole reservation, given back ("release"; positive amount)."""
 CREDIT_TRANSACTION_KIND_ADJUST: CreditTransactionKind.ValueType  # 5
 """A manual correction ("adjust"; either sign)."""
 Global___CreditTransactionKind: _TypeAlias = CreditTransactionKind  # noqa: Y015
