@@ -77,6 +77,32 @@ async def test_retryable_failure_gives_up_after_the_last_attempt(
     assert job.items[0].attempts == 3
 
 
+async def test_an_unexpected_error_in_a_run_is_tried_again_and_the_item_succeeds(
+    channel: grpc.aio.Channel, tenants: TenantFactory, scripted: ScriptedText
+) -> None:
+    owner = await tenants.account(credits=100)
+    task = await make_task(channel, owner, word_count=300)
+    scripted.errors = [ConnectionResetError("server closed the connection")]  # type: ignore[list-item]
+    job = await generate(channel, owner, [task.id], wait=True)
+    assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED
+    assert job.items[0].attempts == 2
+
+
+async def test_an_item_whose_runs_keep_failing_unexpectedly_fails_and_releases_its_credits(
+    channel: grpc.aio.Channel, tenants: TenantFactory, db: Database, scripted: ScriptedText
+) -> None:
+    owner = await tenants.account(credits=100)
+    task = await make_task(channel, owner, word_count=300)
+    scripted.errors = [RuntimeError("a bug") for _ in range(3)]  # type: ignore[misc]
+    job = await generate(channel, owner, [task.id], wait=True)
+    assert job.state == jobs_pb2.JOB_STATE_FAILED
+    assert (job.items[0].attempts, job.items[0].state) == (3, jobs_pb2.JOB_ITEM_STATE_FAILED)
+    assert job.items[0].error_reason.startswith("INTERNAL_ERROR:") and "RuntimeError" in job.items[0].error_reason
+    assert job.credits_released == job.credits_reserved and job.credits_charged == 0
+    assert await balance(db, owner.account_id) == 100
+    assert await ledger_sum(db, owner.account_id) == 0
+
+
 async def test_task_in_a_running_job_is_refused_by_name(
     channel: grpc.aio.Channel, tenants: TenantFactory, scripted: ScriptedText
 ) -> None:

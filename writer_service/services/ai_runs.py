@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from writer_service.ai.base import ImageProvider, TextProvider, Usage
@@ -103,6 +104,22 @@ async def fail(writer: Writer, claimed: Claim, reason: str,
         if on_failed is not None:
             await on_failed(session, reason)
         await jobs.item_failed(session, item=item, reason=reason)
+    return FAILED
+
+
+async def crashed(writer: Writer, *, item_id: int, error: BaseException) -> str:
+    """An item's run failed unexpectedly (not a model's answer: a lost connection, a deadlock, a bug).
+    RETRY while attempts are left, so a passing fault does not leave the item running for good;
+    after the last, the item fails with the error's kind as its reason and its credits are released."""
+    async with writer.db.transaction() as session:
+        item = await session.scalar(
+            select(JobItem).where(JobItem.id == item_id, JobItem.state.in_(jobs.OPEN_STATES)).with_for_update())
+        if item is None:
+            return ENDED
+        if item.attempts < writer.max_attempts:
+            return RETRY
+        await jobs.item_failed(session, item=item, reason=f"INTERNAL_ERROR: the item's run failed "
+                                                           f"({type(error).__name__}); see the worker's log")
     return FAILED
 
 

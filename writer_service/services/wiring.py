@@ -12,7 +12,7 @@ from writer_service.config import Settings
 from writer_service.db.database import Database
 from writer_service.db.models import Job, JobItem
 from writer_service.domain.pricing import Prices
-from writer_service.services import content_generation, image_runs
+from writer_service.services import ai_runs, content_generation, image_runs
 from writer_service.services.ai_runs import ENDED, Writer
 from writer_service.storage import LocalMediaStorage
 
@@ -59,7 +59,11 @@ class ItemRunner:
                 select(Job.kind).join(JobItem, JobItem.job_id == Job.id).where(JobItem.id == item_id))
         runner = RUNNERS.get(kind or "")
         if runner is not None:
-            return await runner(self.writer, item_id=item_id)
+            try:
+                return await runner(self.writer, item_id=item_id)
+            except Exception as error:  # noqa: BLE001 - logged; the item is tried again or failed, never left running
+                log.exception("job item %s: its run failed unexpectedly", item_id)
+                return await ai_runs.crashed(self.writer, item_id=item_id, error=error)
         log.error("job item %s: no runner for job kind %r", item_id, kind)
         return ENDED
 
