@@ -33,7 +33,7 @@ import grpc
 import redis
 from celery import Celery
 
-from bench._common_pipeline import (
+from bench.common import (
     Caller,
     bootstrap_account,
     bounded,

@@ -27,9 +27,10 @@ import grpc
 
 from bench import closed_loop
 from bench.closed_loop import Result
+from bench.common import bench_database
 from bench.reads_plans import page_plans
 from bench.reads_servers import raw_server, writer_server
-from bench.tasks_seed import Seeded, bench_database, deep_page_token, seed
+from bench.tasks_seed import Seeded, deep_page_token, seed
 from igny8.writer.v1 import common_pb2, tasks_pb2, tasks_pb2_grpc
 
 PAGE_SIZE = 50

@@ -9,7 +9,8 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
-from bench.tasks_seed import Seeded, libpq
+from bench.common import libpq
+from bench.tasks_seed import Seeded
 from writer_service.db.database import Database
 from writer_service.services import tasks
 from writer_service.services.listing import ListQuery

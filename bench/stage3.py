@@ -46,8 +46,8 @@ from typing import Any, TypeAlias, cast
 import grpc
 from sqlalchemy import Engine, Table, create_engine, func, insert, select
 
-from bench.reads_servers import PROJECT_ROOT, free_port, wait_ready, writer_server
-from bench.tasks_seed import bench_database
+from bench.common import PROJECT_ROOT, bench_database, free_port
+from bench.reads_servers import wait_ready, writer_server
 from igny8.writer.v1 import automation_pb2 as pb
 from igny8.writer.v1 import automation_pb2_grpc
 from writer_service.api.server import build_runtime

@@ -8,53 +8,26 @@ has lived for a while.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
+from bench.common import libpq
 from writer_service.db.database import Database
-from writer_service.db.migrate import upgrade
 from writer_service.services import accounts, listing
 from writer_service.tenancy.context import Principal, TenantContext
 
-ADMIN_URL_ENV = "WRITER_BENCH_POSTGRES_URL"
-DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CLUSTERS = 200
 CHUNK_ROWS = 20_000
 TYPES = ("post", "page", "product", "service")
 STRUCTURES = ("article", "listicle", "how_to", "comparison", "review", "guide")
 TASK_COLUMNS = ("account_id", "site_id", "sector_id", "title", "description", "cluster_id", "content_type",
                 "content_structure", "keywords", "word_count", "status", "create_time", "update_time", "version")
-
-
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as the plain postgresql:// URI psycopg takes."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """Create writer_bench_<hex>, migrate it, yield its URL; drop it afterwards, whatever happened."""
-    admin = os.environ.get(ADMIN_URL_ENV) or DEFAULT_ADMIN_URL
-    name = f"writer_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq(admin), autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = make_url(admin).set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False)
-        upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(libpq(admin), autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import grpc
 
-from bench._common_pipeline import (
+from bench.common import (
     Caller,
     bootstrap_account,
     free_port,

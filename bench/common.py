@@ -1,4 +1,4 @@
-"""Shared bits of the generation benchmarks: a throwaway database, service processes, figures.
+"""What every benchmark shares: a throwaway database, free ports, service processes, figures.
 
 Everything runs on 127.0.0.1: a PostgreSQL database `writer_bench_<hex>` that is dropped at the
 end, the writer server (and worker) as subprocesses, and a bootstrapped account to call them as.
@@ -36,7 +36,8 @@ def postgres_admin_url() -> str:
     return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_ADMIN_URL
 
 
-def _libpq(url: str) -> str:
+def libpq(url: str) -> str:
+    """A SQLAlchemy URL as the plain postgresql:// URI psycopg takes."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -46,7 +47,7 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
     from writer_service.db.migrate import upgrade
 
     name = f"writer_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
+    with psycopg.connect(libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
     try:
@@ -54,8 +55,15 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
         upgrade(rendered)
         yield rendered
     finally:
-        with psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
+        with psycopg.connect(libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """A throwaway database next to the configured admin database, migrated, dropped afterwards."""
+    with throwaway_database(postgres_admin_url()) as url:
+        yield url
 
 
 def free_port() -> int:
