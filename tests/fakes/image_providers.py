@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from writer_service.ai.base import (
-    ArticleBrief,
-    GeneratedArticle,
-    ImagePromptBrief,
-    ImagePrompts,
     ImageProvider,
     ImageRequest,
     RenderedImage,
@@ -52,31 +48,6 @@ class ScriptedImages:
         if self.bad_files:
             return dataclasses.replace(rendered, data=self.bad_files.pop(0))
         return rendered
-
-
-@dataclass
-class ScriptedPrompts:
-    """Wraps a real text provider: its image prompt calls raise the scripted errors first."""
-
-    inner: TextProvider
-    errors: list[ProviderError] = field(default_factory=list)
-    gate: asyncio.Event | None = None
-    started: asyncio.Event = field(default_factory=asyncio.Event)
-    calls: int = 0
-    name: str = "scripted-prompts"
-    model: str = "scripted-prompts-v1"
-
-    async def write_article(self, brief: ArticleBrief) -> GeneratedArticle:
-        return await self.inner.write_article(brief)
-
-    async def write_image_prompts(self, brief: ImagePromptBrief) -> ImagePrompts:
-        self.calls += 1
-        self.started.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.errors:
-            raise self.errors.pop(0)
-        return await self.inner.write_image_prompts(brief)
 
 
 def in_process_runner(server: WriterServer) -> ItemRunner:

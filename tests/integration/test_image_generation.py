@@ -17,7 +17,8 @@ from igny8.writer.v1 import content_pb2, images_pb2, jobs_pb2
 from tests.conftest import Tenant, TenantFactory
 from tests.factories.content import KEYWORD, content_stub, good_html, make_content, publishable_fields, to_review
 from tests.factories.images import download_chunks, images_stub
-from tests.fakes.image_providers import ScriptedImages, ScriptedPrompts, image_job_providers, in_process_runner
+from tests.fakes.image_providers import ScriptedImages, image_job_providers, in_process_runner
+from tests.fakes.text_providers import ScriptedText, scripted_prompts
 from tests.integration.test_generation import balance, ledger_sum
 from writer_service.ai.errors import BadProviderResponse, QuotaExceeded
 from writer_service.api.server import WriterServer
@@ -81,11 +82,11 @@ def picture(chunks: list[images_pb2.ImageFileChunk]) -> PILImage.Image:
 
 
 @pytest.fixture
-def scripted(writer: WriterServer) -> Iterator[tuple[ScriptedImages, ScriptedPrompts]]:
+def scripted(writer: WriterServer) -> Iterator[tuple[ScriptedImages, ScriptedText]]:
     """The test server renders and writes prompts through scripted wrappers of its real providers."""
     real = in_process_runner(writer).writer
     assert real.images is not None
-    fakes = ScriptedImages(inner=real.images), ScriptedPrompts(inner=real.text)
+    fakes = ScriptedImages(inner=real.images), scripted_prompts(real.text)
     with image_job_providers(writer, images=fakes[0], text=fakes[1]):
         yield fakes
 
@@ -213,7 +214,7 @@ async def test_content_already_published_stays_published_when_illustrated(
 
 async def test_provider_failure_fails_the_image_with_its_reason_and_releases_its_credits(
     channel: grpc.aio.Channel, tenants: TenantFactory, db: Database,
-    scripted: tuple[ScriptedImages, ScriptedPrompts],
+    scripted: tuple[ScriptedImages, ScriptedText],
 ) -> None:
     owner = await tenants.account(credits=100)
     featured = await featured_image(channel, owner)
@@ -233,7 +234,7 @@ async def test_provider_failure_fails_the_image_with_its_reason_and_releases_its
 
 async def test_an_answer_that_is_not_an_image_is_retried_then_fails_the_image(
     channel: grpc.aio.Channel, tenants: TenantFactory, db: Database,
-    scripted: tuple[ScriptedImages, ScriptedPrompts],
+    scripted: tuple[ScriptedImages, ScriptedText],
 ) -> None:
     owner = await tenants.account(credits=100)
     featured = await featured_image(channel, owner)
@@ -247,7 +248,7 @@ async def test_an_answer_that_is_not_an_image_is_retried_then_fails_the_image(
 
 async def test_prompt_failure_fails_the_item_and_writes_no_image(
     channel: grpc.aio.Channel, tenants: TenantFactory, db: Database,
-    scripted: tuple[ScriptedImages, ScriptedPrompts],
+    scripted: tuple[ScriptedImages, ScriptedText],
 ) -> None:
     owner = await tenants.account(credits=100)
     content = await article(channel, owner)
@@ -260,7 +261,7 @@ async def test_prompt_failure_fails_the_item_and_writes_no_image(
 
 async def test_running_one_image_item_twice_at_once_keeps_one_file_and_one_charge(
     channel: grpc.aio.Channel, tenants: TenantFactory, db: Database, writer: WriterServer, settings: Settings,
-    scripted: tuple[ScriptedImages, ScriptedPrompts],
+    scripted: tuple[ScriptedImages, ScriptedText],
 ) -> None:
     owner = await tenants.account(credits=100)
     featured = await featured_image(channel, owner)

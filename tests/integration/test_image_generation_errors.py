@@ -16,7 +16,8 @@ from igny8.writer.v1 import content_pb2, images_pb2, jobs_pb2, jobs_pb2_grpc
 from tests.conftest import Tenant, TenantFactory
 from tests.factories.content import content_stub, insert_image
 from tests.factories.images import images_stub, make_image
-from tests.fakes.image_providers import ScriptedImages, ScriptedPrompts, image_job_providers, in_process_runner
+from tests.fakes.image_providers import ScriptedImages, image_job_providers, in_process_runner
+from tests.fakes.text_providers import scripted_prompts
 from tests.integration.test_generation import balance, ledger_sum
 from tests.integration.test_image_generation import article, images_of, prompts, render
 from tests.rich import expect_error
@@ -137,7 +138,7 @@ async def test_work_already_in_a_running_job_is_refused_by_name(
     image = (await prompted(channel, owner))[0]
     real = in_process_runner(writer).writer
     assert real.images is not None
-    held_images, held_prompts = ScriptedImages(inner=real.images), ScriptedPrompts(inner=real.text)
+    held_images, held_prompts = ScriptedImages(inner=real.images), scripted_prompts(real.text)
     held_images.gate = held_prompts.gate = asyncio.Event()
     with image_job_providers(writer, images=held_images, text=held_prompts):
         running = [await prompts(channel, owner, [content.id]), await render(channel, owner, image_ids=[image.id])]
