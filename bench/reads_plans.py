@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 import psycopg
-from sqlalchemy import event
 
 from bench.common import libpq
 from bench.tasks_seed import Seeded
@@ -20,10 +19,8 @@ async def _statements(url: str, seeded: Seeded, pages: dict[str, ListQuery]) -> 
     db = Database.from_url(url, pool_size=1)
     ran: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        ran.append((statement, parameters))
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    assert db.driver_reads is not None, "the benchmark runs on PostgreSQL"
+    db.driver_reads.trace = lambda statement, parameters: ran.append((statement, parameters))
     try:
         statements = {}
         for label, query in pages.items():

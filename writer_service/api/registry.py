@@ -8,6 +8,7 @@ gets the generated base servicer, whose methods the error interceptor answers as
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -37,7 +38,28 @@ def implementations() -> dict[str, type[Any]]:
     return found
 
 
-def register_services(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
+class GenericHandlersOnly:
+    """A server as generated `add_*_to_server` functions see it, which registers their services as
+    generic handlers only, not also as registered methods.
+
+    grpc.aio's server keeps a request pending in the core for each registered method and, for every
+    call it accepts, waits on all of them at once (asyncio.wait over one future per method: some 70
+    here, a fifth of the server's time on a hot read). Generic handlers share one pending request.
+    Calls find their method the same way either way.
+    """
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self.server = server
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        """Register the handlers on the server."""
+        self.server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        """Leave it out: the same handlers came as a generic handler."""
+
+
+def register_services(server: grpc.aio.Server | GenericHandlersOnly, runtime: Runtime) -> list[str]:
     """Register every service of the contract; returns their full names (for health and reflection)."""
     implemented = implementations()
     names: list[str] = []

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from writer_service.api.errors import ErrorInterceptor
-from writer_service.api.registry import register_services
+from writer_service.api.registry import GenericHandlersOnly, register_services
 from writer_service.config import Settings
 from writer_service.db.database import Database
 from writer_service.services.automation.runner import Automation
@@ -102,12 +102,14 @@ async def create_server(settings: Settings, *, db: Database | None = None) -> tu
         interceptors=[ErrorInterceptor(), TenancyInterceptor(authenticator)],
         options=server_options(settings),
     )
-    service_names = register_services(server, runtime)
+    handlers = GenericHandlersOnly(server)
+    service_names = register_services(handlers, runtime)
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers)
     for name in ["", *service_names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    reflected = [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(reflected), handlers)
     port = server.add_insecure_port(settings.listen_address)
     if port == 0:
         raise RuntimeError(f"could not bind {settings.listen_address}")

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from writer_service.db.driver_reads import ReadConnection
 from writer_service.domain import query as q
 from writer_service.domain.errors import InvalidArgument
 from writer_service.services.keyset import Terms, after, sort_term
@@ -266,9 +267,9 @@ def _kept(key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]
     return stmt
 
 
-def list_rows(connection: Connection, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *,
+def list_rows(connection: ReadConnection, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *,
               build: Callable[[ScopeShape], Select[Any]]) -> Page:
-    """`list_page` for a List answered from Core rows of `build(shape)` (the columns of the spec's
+    """`list_page` for a List answered from the rows of `build(shape)` (the columns of the spec's
     model and what is joined to them), as dicts, rather than from ORM objects: a read for
     Database.read_once.
 

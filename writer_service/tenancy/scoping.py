@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from writer_service.db.driver_reads import ReadConnection
 from writer_service.db.models.tenancy import Sector, Site
 from writer_service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PreconditionViolation
 from writer_service.tenancy.context import TenantContext
@@ -122,15 +123,16 @@ async def get_scoped(
     return row
 
 
-def get_scoped_row(connection: Connection, kept: KeptSelect, resource_id: int, tenant: TenantContext
+def get_scoped_row(connection: ReadConnection, kept: KeptSelect, resource_id: int, tenant: TenantContext
                    ) -> dict[str, Any]:
-    """The Core row (a dict of its columns) of a `by_id` KeptSelect whose id is this, if the caller
-    may see it; NOT_FOUND otherwise. A read for Database.read_once."""
+    """The row (a dict of its columns) of a `by_id` KeptSelect whose id is this, if the caller may
+    see it; NOT_FOUND otherwise. A read for Database.read_once."""
     stmt, values = kept.statement(tenant)
-    row = connection.execute(stmt, {**values, RESOURCE_ID_PARAM: resource_id}).one_or_none()
+    result = connection.execute(stmt, {**values, RESOURCE_ID_PARAM: resource_id})
+    row = result.one_or_none()
     if row is None:
         raise NotFound.of(kept.model.__name__, resource_id)
-    return row._asdict()
+    return dict(zip(result.keys(), row, strict=True))
 
 
 async def get_many_scoped(
