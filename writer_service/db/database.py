@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
 
-from writer_service.db.driver_reads import DriverReads, ReadConnection
+from writer_service.db.driver_reads import DriverReads, Rows
 from writer_service.db.engine import PING_AFTER_IDLE_SECONDS, create_engine_async, make_session_factory
 from writer_service.domain.errors import Aborted
-
-T = TypeVar("T")
 
 
 class Database:
@@ -62,22 +61,22 @@ class Database:
         async with self.sessions() as session:
             yield session
 
-    async def read_once(self, read: Callable[[ReadConnection], T]) -> T:
-        """`read(connection)`: a hot read done in one kept SELECT (`connection.execute(stmt, values)`),
-        which needs no ORM object. `read` is a plain function, run in SQLAlchemy's greenlet.
+    async def fetch(self, stmt: Select[Any], values: Mapping[str, Any]) -> Rows:
+        """The rows of a hot read: one kept SELECT with these parameter values, which needs no ORM
+        object and no transaction of its own.
 
         On PostgreSQL it runs on the driver's own pool in autocommit (see driver_reads.py): a lone
         SELECT is consistent by itself, and BEGIN and ROLLBACK around it would cost two round trips
         more than the SELECT does. On SQLite it runs on a Core connection of the engine.
         """
         if self.driver_reads is not None:
-            result: T = await self.driver_reads.run(read)
-            return result
-        return await greenlet_spawn(self._read_once, read)
+            return await self.driver_reads.fetch(stmt, values)
+        return await greenlet_spawn(self._fetch, stmt, values)
 
-    def _read_once(self, read: Callable[[ReadConnection], T]) -> T:
+    def _fetch(self, stmt: Select[Any], values: Mapping[str, Any]) -> Rows:
         with self.engine.sync_engine.connect() as connection:
-            return read(connection)
+            result = connection.execute(stmt, dict(values))
+            return Rows(tuple(result.keys()), [tuple(row) for row in result])
 
     async def close(self) -> None:
         """Close every pooled connection."""

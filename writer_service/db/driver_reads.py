@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.util import await_, greenlet_spawn
 
 from writer_service.db.base import UtcDateTime
 
@@ -33,22 +32,6 @@ Processor = Callable[[Any], Any]
 # On these connections (TimeZone UTC) the driver already answers what this type's result processor
 # would make of a value, a UTC-aware datetime; running it anyway would cost a call per value.
 _IDENTITY_RESULT_TYPES = (UtcDateTime,)
-
-
-class ReadResult(Protocol):
-    """The rows of a hot read: a Core result, or a DriverResult."""
-
-    def keys(self) -> Iterable[str]: ...
-
-    def __iter__(self) -> Iterator[Sequence[Any]]: ...
-
-    def one_or_none(self) -> Sequence[Any] | None: ...
-
-
-class ReadConnection(Protocol):
-    """What a hot read runs its SELECT on: a Core connection (SQLite), or a DriverConnection."""
-
-    def execute(self, statement: Select[Any], parameters: Mapping[str, Any], /) -> ReadResult: ...
 
 
 def libpq_conninfo(url: str) -> str:
@@ -92,8 +75,8 @@ def compile_read(stmt: Select[Any], dialect: Dialect) -> CompiledRead:
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors[key] = process
-    return CompiledRead(sql=compiled.string, defaults=defaults, bind_processors=processors,
-                        keys=tuple(stmt.selected_columns.keys()),
+    keys = tuple(stmt.selected_columns.keys())  # distinct: a second "id" is "id_1"
+    return CompiledRead(sql=compiled.string, defaults=defaults, bind_processors=processors, keys=keys,
                         types=tuple(column.type for column in stmt.selected_columns))
 
 
@@ -110,47 +93,28 @@ def _result_processors(read: CompiledRead, description: Sequence[Any], dialect: 
 
 
 @dataclass
-class DriverResult:
-    """The rows of one read, as a Core result shows them to a read: `keys()`, the rows as tuples."""
+class Rows:
+    """The rows of a hot read, fetched: the names of the columns, and each row's values in their order."""
 
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def keys(self) -> tuple[str, ...]:
-        """The names of the columns, in the order of each row's values."""
-        return self.columns
-
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.rows)
 
-    def one_or_none(self) -> tuple[Any, ...] | None:
-        """The only row, or None; more than one is a bug in the statement."""
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Each row as a dict of its columns."""
+        columns = self.columns
+        return [dict(zip(columns, row, strict=True)) for row in self.rows]
+
+    def one_or_none(self) -> dict[str, Any] | None:
+        """The only row as a dict, or None; more than one is a bug in the statement."""
         if len(self.rows) > 1:
             raise ValueError(f"one row expected, {len(self.rows)} found")
-        return self.rows[0] if self.rows else None
-
-
-class DriverConnection:
-    """What a read of Database.read_once runs its statements on, on PostgreSQL: `execute(stmt, values)`
-    as on a Core connection. It runs inside SQLAlchemy's greenlet, so the driver's awaits are bridged."""
-
-    def __init__(self, reads: DriverReads, connection: psycopg.AsyncConnection[Any]) -> None:
-        self.reads, self.connection = reads, connection
-
-    def execute(self, stmt: Select[Any], values: Mapping[str, Any] | None = None) -> DriverResult:
-        """Run a kept SELECT with these parameter values."""
-        read = self.reads.compiled(stmt)
-        params = read.parameters(values or {})
-        if self.reads.trace is not None:
-            self.reads.trace(read.sql, params)
-        cursor = self.connection.cursor()
-        await_(cursor.execute(read.sql, params))
-        rows: list[tuple[Any, ...]] = await_(cursor.fetchall())
-        if read.result_processors is None:
-            read.result_processors = _result_processors(read, cursor.description or (), self.reads.dialect)
-        if read.result_processors and rows:
-            rows = [_processed(row, read.result_processors) for row in rows]
-        return DriverResult(read.keys, rows)
+        return dict(zip(self.columns, self.rows[0], strict=True)) if self.rows else None
 
 
 def _processed(row: tuple[Any, ...], processors: list[tuple[int, Processor]]) -> tuple[Any, ...]:
@@ -190,16 +154,28 @@ class DriverReads:
         self._compiled[id(stmt)] = (stmt, read)
         return read
 
-    async def run(self, read: Callable[[DriverConnection], Any]) -> Any:
-        """`read(connection)` on a pooled connection, in SQLAlchemy's greenlet."""
+    async def fetch(self, stmt: Select[Any], values: Mapping[str, Any]) -> Rows:
+        """The rows of a kept SELECT run with these parameter values on a pooled connection."""
+        read = self.compiled(stmt)
+        params = read.parameters(values)
+        if self.trace is not None:
+            self.trace(read.sql, params)
         if not self._opened:
             await self.pool.open(wait=False)
             self._opened = True
         async with self.pool.connection() as connection:
             try:
-                return await greenlet_spawn(read, DriverConnection(self, connection))
+                cursor = connection.cursor()
+                await cursor.execute(read.sql, params)
+                rows: list[tuple[Any, ...]] = await cursor.fetchall()
+                description = cursor.description or ()
             finally:
                 self._returned[connection] = time.monotonic()
+        if read.result_processors is None:
+            read.result_processors = _result_processors(read, description, self.dialect)
+        if read.result_processors and rows:
+            rows = [_processed(row, read.result_processors) for row in rows]
+        return Rows(read.keys, rows)
 
     async def close(self) -> None:
         """Close every pooled connection."""

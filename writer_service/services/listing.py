@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from writer_service.db.driver_reads import ReadConnection
+from writer_service.db.database import Database
 from writer_service.domain import query as q
 from writer_service.domain.errors import InvalidArgument
 from writer_service.services.keyset import Terms, after, sort_term
@@ -267,11 +267,11 @@ def _kept(key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]
     return stmt
 
 
-def list_rows(connection: ReadConnection, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *,
-              build: Callable[[ScopeShape], Select[Any]]) -> Page:
+async def list_rows(db: Database, spec: ListSpec, tenant: TenantContext, list_query: ListQuery, *,
+                    build: Callable[[ScopeShape], Select[Any]]) -> Page:
     """`list_page` for a List answered from the rows of `build(shape)` (the columns of the spec's
-    model and what is joined to them), as dicts, rather than from ORM objects: a read for
-    Database.read_once.
+    model and what is joined to them), as dicts, rather than from ORM objects: a hot read
+    (Database.fetch).
 
     Its statements are kept, as KeptSelect keeps them, by everything they are built from (the List
     parameters, the shape of scope): the caller's scope and the page token's values are bound per call.
@@ -295,7 +295,5 @@ def list_rows(connection: ReadConnection, spec: ListSpec, tenant: TenantContext,
 
     paged = _kept((*query, list_query.order_by, size, nulls), page)
     params = scope_values(tenant) | {f"keyset_{i}": value for i, value in enumerate(values or ()) if value is not None}
-    result = connection.execute(paged, params)
-    columns = tuple(result.keys())  # once: a dict of each row from them costs a quarter of Row._asdict
-    return _page([dict(zip(columns, row, strict=True)) for row in result], size, terms, fingerprint,
-                 dict.__getitem__)
+    rows = await db.fetch(paged, params)
+    return _page(rows.dicts(), size, terms, fingerprint, dict.__getitem__)

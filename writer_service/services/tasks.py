@@ -203,7 +203,7 @@ async def create_task(db: Database, tenant: TenantContext, *, values: dict[str, 
 
 async def get_task(db: Database, tenant: TenantContext, *, task_id: int) -> TaskView:
     """One task, soft-deleted ones too."""
-    return _row_view(await db.read_once(lambda connection: get_scoped_row(connection, GET_TASK, task_id, tenant)))
+    return _row_view(await get_scoped_row(db, GET_TASK, task_id, tenant))
 
 
 async def update_task(db: Database, tenant: TenantContext, *, task_id: int, etag: str, paths: Iterable[str],
@@ -244,7 +244,7 @@ async def undelete_task(db: Database, tenant: TenantContext, *, task_id: int, et
 
 async def list_tasks(db: Database, tenant: TenantContext, *, query: ListQuery) -> tuple[list[TaskView], str]:
     """One page of tasks, newest first unless asked otherwise, and the next page's token."""
-    page = await db.read_once(lambda connection: list_rows(connection, TASK_LIST, tenant, query, build=_view_select))
+    page = await list_rows(db, TASK_LIST, tenant, query, build=_view_select)
     return [_row_view(row) for row in page.items], page.next_page_token
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from writer_service.db.driver_reads import ReadConnection
+from writer_service.db.database import Database
 from writer_service.db.models.tenancy import Sector, Site
 from writer_service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PreconditionViolation
 from writer_service.tenancy.context import TenantContext
@@ -123,16 +123,15 @@ async def get_scoped(
     return row
 
 
-def get_scoped_row(connection: ReadConnection, kept: KeptSelect, resource_id: int, tenant: TenantContext
-                   ) -> dict[str, Any]:
+async def get_scoped_row(db: Database, kept: KeptSelect, resource_id: int, tenant: TenantContext
+                         ) -> dict[str, Any]:
     """The row (a dict of its columns) of a `by_id` KeptSelect whose id is this, if the caller may
-    see it; NOT_FOUND otherwise. A read for Database.read_once."""
+    see it; NOT_FOUND otherwise. A hot read (Database.fetch)."""
     stmt, values = kept.statement(tenant)
-    result = connection.execute(stmt, {**values, RESOURCE_ID_PARAM: resource_id})
-    row = result.one_or_none()
+    row = (await db.fetch(stmt, {**values, RESOURCE_ID_PARAM: resource_id})).one_or_none()
     if row is None:
         raise NotFound.of(kept.model.__name__, resource_id)
-    return dict(zip(result.keys(), row, strict=True))
+    return row
 
 
 async def get_many_scoped(
