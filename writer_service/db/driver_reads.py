@@ -168,11 +168,10 @@ class DriverReads:
                 cursor = connection.cursor()
                 await cursor.execute(read.sql, params)
                 rows: list[tuple[Any, ...]] = await cursor.fetchall()
-                description = cursor.description or ()
+                if read.result_processors is None:  # the description is built anew on each access
+                    read.result_processors = _result_processors(read, cursor.description or (), self.dialect)
             finally:
                 self._returned[connection] = time.monotonic()
-        if read.result_processors is None:
-            read.result_processors = _result_processors(read, description, self.dialect)
         if read.result_processors and rows:
             rows = [_processed(row, read.result_processors) for row in rows]
         return Rows(read.keys, rows)
