@@ -42,10 +42,35 @@ def migrate_if_embedded(settings: Settings) -> None:
         migrate(settings)
 
 
+def prepare_database(settings: Settings) -> bool:
+    """Migrate the embedded database, or check that a shared one is migrated and answers. When it is
+    not, say why on stderr as one JSON object (the command then exits 2) rather than fail later on a
+    missing table."""
+    from sqlalchemy.exc import OperationalError
+
+    from writer_service.db.migrate import schema_behind
+
+    try:
+        migrate_if_embedded(settings)
+        behind = schema_behind(settings.resolved_database_url())
+    except OperationalError as error:
+        _refuse("DATABASE_UNAVAILABLE", f"cannot reach the database: {str(error.orig or error).strip()}")
+        return False
+    if behind is not None:
+        _refuse("SCHEMA_NOT_MIGRATED", f"{behind}: run `writer-service migrate` first")
+        return False
+    return True
+
+
+def _refuse(reason: str, message: str) -> None:
+    print(json.dumps({"error": reason, "message": message}), file=sys.stderr)
+
+
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     from writer_service.api.server import serve
 
-    migrate_if_embedded(settings)
+    if not prepare_database(settings):
+        return 2
     asyncio.run(serve(settings))
     return 0
 
@@ -54,11 +79,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from writer_service.worker.app import QUEUE, create_celery
 
     if not settings.broker_url:
-        print(json.dumps({"error": "BROKER_REQUIRED",
-                          "message": "set WRITER_BROKER_URL (redis://... or amqp://...) to run workers"}),
-              file=sys.stderr)
+        _refuse("BROKER_REQUIRED", "set WRITER_BROKER_URL (redis://... or amqp://...) to run workers")
         return 2
-    migrate_if_embedded(settings)
+    if not prepare_database(settings):
+        return 2
     app = create_celery(settings)
     concurrency = args.concurrency or settings.worker_concurrency
     app.worker_main([
@@ -77,7 +101,8 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def _admin(settings: Settings, args: argparse.Namespace) -> int:
     # An admin command's output is its JSON; migrating the embedded database on the way is not news.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    migrate_if_embedded(settings)
+    if not prepare_database(settings):
+        return 2
     action: Callable[[Database, argparse.Namespace], Awaitable[dict[str, Any]]] = args.admin_action
 
     async def run() -> dict[str, Any]:
@@ -90,7 +115,7 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(run())
     except DomainError as error:
-        print(json.dumps({"error": error.reason, "message": error.message}), file=sys.stderr)
+        _refuse(error.reason, error.message)
         return 1
     print(json.dumps(result))
     return 0

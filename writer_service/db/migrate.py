@@ -35,6 +35,7 @@ from alembic.config import Config
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, MetaData, event
 from sqlalchemy.pool import NullPool
 
@@ -157,6 +158,23 @@ def current(database_url: str) -> str | None:
 def head() -> str | None:
     """The newest revision among the bundled migrations."""
     return ScriptDirectory.from_config(make_config()).get_current_head()
+
+
+def schema_behind(database_url: str) -> str | None:
+    """Why the database's schema is too old for this code (never migrated, or at a revision older
+    than the bundled head), or None when it is current. A revision this code does not know is a newer
+    release's (a rolling deploy) and passes."""
+    at, newest = current(database_url), head()
+    if at == newest:
+        return None
+    if at is None:
+        return f"the database was never migrated (this release needs revision {newest})"
+    script = ScriptDirectory.from_config(make_config())
+    try:
+        script.get_revision(at)
+    except CommandError:  # alembic's word for a revision it has no script of
+        return None
+    return f"the database is at revision {at}; this release needs {newest}"
 
 
 def pending_changes(database_url: str) -> list[Any]:
