@@ -11,8 +11,9 @@ import pytest
 from google.rpc import error_details_pb2
 from sqlalchemy import update
 
-from igny8.writer.v1 import images_pb2
-from tests.conftest import TenantFactory
+from igny8.writer.v1 import content_pb2, images_pb2
+from tests.conftest import Tenant, TenantFactory
+from tests.factories.content import content_stub, make_content, publishable_fields, to_review
 from tests.factories.images import (
     download_chunks,
     image_bytes,
@@ -245,3 +246,34 @@ async def test_upload_stream_must_start_with_metadata_and_carry_it_once(
         assert error.detail(error_details_pb2.BadRequest).field_violations[0].field == "metadata"
     no_id = upload_messages(0, image_bytes("PNG"))
     await expect_error(stub.UploadImageFile(stream(no_id), metadata=owner.metadata()), INVALID)
+
+
+async def content_status(channel: Channel, owner: Tenant, content_id: int) -> int:
+    request = content_pb2.GetContentRequest(id=content_id)
+    return (await content_stub(channel).GetContent(request, metadata=owner.metadata())).status
+
+
+async def test_uploading_the_last_image_without_a_file_moves_draft_content_to_review(
+    channel: Channel, tenants: TenantFactory
+) -> None:
+    owner = await tenants.account()
+    draft = await make_content(channel, owner)
+    featured = await make_image(channel, owner, content_id=draft.id)
+    inline = await make_image(channel, owner, content_id=draft.id, image_type=images_pb2.IMAGE_TYPE_IN_ARTICLE,
+                              position=1)
+    await upload_file(channel, owner, featured.id, image_bytes(), etag=featured.etag)
+    assert await content_status(channel, owner, draft.id) == content_pb2.CONTENT_STATUS_DRAFT
+    await upload_file(channel, owner, inline.id, image_bytes(), etag=inline.etag)
+    assert await content_status(channel, owner, draft.id) == content_pb2.CONTENT_STATUS_REVIEW
+
+
+async def test_an_upload_leaves_content_in_review_or_published_where_it_is(
+    channel: Channel, tenants: TenantFactory
+) -> None:
+    owner = await tenants.account()
+    made = await make_content(channel, owner, **publishable_fields())
+    published = await content_stub(channel).PublishContent(content_pb2.PublishContentRequest(
+        id=(await to_review(channel, owner, made)).id), metadata=owner.metadata())
+    image = await make_image(channel, owner, content_id=published.id)
+    await upload_file(channel, owner, image.id, image_bytes(), etag=image.etag)
+    assert await content_status(channel, owner, published.id) == content_pb2.CONTENT_STATUS_PUBLISHED

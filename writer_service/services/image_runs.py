@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from writer_service.ai.base import (
@@ -40,6 +40,7 @@ from writer_service.domain.html_text import analyze_html
 from writer_service.domain.states import check_transition
 from writer_service.services import ai_runs, jobs
 from writer_service.services.ai_runs import ENDED, FAILED, SUCCEEDED, Claim, Writer
+from writer_service.services.content_workflow import locked_live_content, review_when_illustrated
 from writer_service.services.image_generation import DEFAULT_IN_ARTICLE_IMAGES
 from writer_service.services.images import MAX_ALT_TEXT
 from writer_service.services.images_files import image_file_key, image_file_url, remove_file_quietly
@@ -58,13 +59,6 @@ async def _skip(writer: Writer, claimed: Claim, why: str) -> str:
         await jobs.item_succeeded(session, item=item, charged=0)
     log.info("job item %s skipped: %s", claimed.item.id, why)
     return SUCCEEDED
-
-
-async def _locked_content(session: AsyncSession, content_id: int | None) -> Content | None:
-    if content_id is None:
-        return None
-    content = await session.scalar(select(Content).where(Content.id == content_id).with_for_update())
-    return content if content is not None and content.delete_time is None else None
 
 
 # Image prompts (stage 5).
@@ -116,7 +110,7 @@ async def _write_prompts(writer: Writer, claimed: Claim, prompts: ImagePrompts, 
         item = await jobs.own_item(session, item_id=claimed.item.id, attempt=claimed.attempt)
         if item is None:
             return ENDED  # another run of the same item finished it
-        content = await _locked_content(session, item.content_id)
+        content = await locked_live_content(session, item.content_id)
         if content is None:
             await jobs.item_failed(session, item=item, reason="CONTENT_CHANGED: the content was deleted")
             return FAILED
@@ -244,7 +238,7 @@ async def _record_file(writer: Writer, claimed: Claim, key: str, facts: ImageFac
         # The content is locked before the image (the order the prompts runner takes them in), so
         # the last of its images to finish sees every other one generated.
         content_id = await session.scalar(select(Image.content_id).where(Image.id == item.image_id))
-        content = await _locked_content(session, content_id)
+        content = await locked_live_content(session, content_id)
         image = await session.scalar(select(Image).where(Image.id == item.image_id).with_for_update())
         if image is None or image.delete_time is not None:
             await jobs.item_failed(session, item=item, reason="IMAGE_CHANGED: the image was deleted")
@@ -260,21 +254,7 @@ async def _record_file(writer: Writer, claimed: Claim, key: str, facts: ImageFac
             facts.format, facts.width, facts.height, len(rendered.data))
         await session.flush()
         if content is not None:
-            await _review_when_illustrated(session, content)
+            await review_when_illustrated(session, content)
         charged = min(writer.prices.image_credits, item.credits_reserved)
         await ai_runs.succeed(session, claimed, item, operation=RENDER, usage=rendered.usage, charged=charged)
     return SUCCEEDED, replaced
-
-
-async def _review_when_illustrated(session: AsyncSession, content: Content) -> None:
-    """Draft content whose live images are all generated goes to review; content already in review or
-    published is left where it is (review is the editors' to undo, and published is final)."""
-    if content.status != "draft":
-        return
-    missing = await session.scalar(select(func.count()).select_from(Image).where(
-        Image.content_id == content.id, Image.delete_time.is_(None), Image.status != "generated"))
-    if missing:
-        return
-    check_transition("Content", content.id, content.status, "review")
-    content.status = "review"
-    log.info("content %s: every image generated, moved to review", content.id)

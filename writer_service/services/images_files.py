@@ -23,6 +23,7 @@ from writer_service.db.models import Image
 from writer_service.domain.changes import check_etag
 from writer_service.domain.errors import InvalidArgument, NotFound
 from writer_service.domain.states import check_transition
+from writer_service.services.content_workflow import locked_live_content, review_when_illustrated
 from writer_service.services.images import WITH_PARENTS, require_id
 from writer_service.storage import (
     ImageFacts,
@@ -36,7 +37,7 @@ from writer_service.storage import (
 )
 from writer_service.storage.inspect import EXTENSIONS, FORMATS, MIME_TYPES
 from writer_service.tenancy.context import TenantContext
-from writer_service.tenancy.scoping import get_scoped
+from writer_service.tenancy.scoping import get_scoped, scoped
 
 log = logging.getLogger("writer_service.images")
 
@@ -163,7 +164,10 @@ async def _check_format(staged: StagedFile, declared: str) -> ImageFacts:
 async def _record(db: Database, tenant: TenantContext, *, image_id: int, etag: str, key: str, facts: ImageFacts,
                   size: int) -> tuple[Image, str]:
     async with db.transaction() as session:
-        image = await get_scoped(session, Image, image_id, tenant, options=WITH_PARENTS)
+        # The content before the image, as image generation locks them (content_workflow).
+        content_id = await session.scalar(scoped(select(Image.content_id).where(Image.id == image_id), Image, tenant))
+        content = await locked_live_content(session, content_id)
+        image = await get_scoped(session, Image, image_id, tenant, for_update=True, options=WITH_PARENTS)
         check_etag(etag, image.version, resource="Image", resource_id=image.id)
         check_transition("Image", image.id, image.status, "generated")
         replaced = image.image_path
@@ -171,6 +175,8 @@ async def _record(db: Database, tenant: TenantContext, *, image_id: int, etag: s
             key, image_file_url(image.id), "generated", "")
         image.format, image.width, image.height, image.file_size = facts.format, facts.width, facts.height, size
         await session.flush()
+        if content is not None:
+            await review_when_illustrated(session, content)
         return image, replaced
 
 
@@ -186,7 +192,8 @@ async def upload_image_file(db: Database, storage: MediaStorage, tenant: TenantC
                             content_type: str, chunks: AsyncIterable[bytes], etag: str = "",
                             filename: str = "") -> Image:
     """Store the caller's file for an image it may write: at most 20 MiB, PNG, JPEG or WebP as the bytes
-    say; the image becomes generated with the file's facts. Any previous file is removed afterwards."""
+    say; the image becomes generated with the file's facts, and its draft content goes to review when
+    that was the last of its images without a file. Any previous file is removed afterwards."""
     require_id(image_id, "metadata.image_id")
     declared = content_type.strip().lower()
     if declared not in MIME_TYPES:

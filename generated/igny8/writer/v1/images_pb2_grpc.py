@@ -197,7 +197,8 @@ class ImagesServiceServicer:
         """Uploads the file of an image, replacing any previous one: first a message with `metadata`,
         then the bytes in `chunk` messages. At most 20 MiB; PNG, JPEG or WebP only (checked from
         the bytes). The image becomes generated, with its width, height, format and file_size read
-        from the file, and its image_url pointing at the stored file.
+        from the file, and its image_url pointing at the stored file. Draft content whose images all
+        have a file then goes to review, as it does when GenerateImages renders the last of them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -82,7 +82,8 @@ class ImagesServiceStub:
     """Uploads the file of an image, replacing any previous one: first a message with `metadata`,
     then the bytes in `chunk` messages. At most 20 MiB; PNG, JPEG or WebP only (checked from
     the bytes). The image becomes generated, with its width, height, format and file_size read
-    from the file, and its image_url pointing at the stored file.
+    from the file, and its image_url pointing at the stored file. Draft content whose images all
+    have a file then goes to review, as it does when GenerateImages renders the last of them.
     """
     GenerateImagePrompts: _grpc.UnaryUnaryMultiCallable[_images_pb2.GenerateImagePromptsRequest, _images_pb2.GenerateImagePromptsResponse]
     """Writes image prompts for 1 to 10 content items with the AI text provider, as one job: for
@@ -153,7 +154,8 @@ class ImagesServiceAsyncStub(ImagesServiceStub):
     """Uploads the file of an image, replacing any previous one: first a message with `metadata`,
     then the bytes in `chunk` messages. At most 20 MiB; PNG, JPEG or WebP only (checked from
     the bytes). The image becomes generated, with its width, height, format and file_size read
-    from the file, and its image_url pointing at the stored file.
+    from the file, and its image_url pointing at the stored file. Draft content whose images all
+    have a file then goes to review, as it does when GenerateImages renders the last of them.
     """
     GenerateImagePrompts: _aio.UnaryUnaryMultiCallable[_images_pb2.GenerateImagePromptsRequest, _images_pb2.GenerateImagePromptsResponse]  # type: ignore[assignment]
     """Writes image prompts for 1 to 10 content items with the AI text provider, as one job: for
@@ -281,7 +283,8 @@ class ImagesServiceServicer(metaclass=_abc_1.ABCMeta):
         """Uploads the file of an image, replacing any previous one: first a message with `metadata`,
         then the bytes in `chunk` messages. At most 20 MiB; PNG, JPEG or WebP only (checked from
         the bytes). The image becomes generated, with its width, height, format and file_size read
-        from the file, and its image_url pointing at the stored file.
+        from the file, and its image_url pointing at the stored file. Draft content whose images all
+        have a file then goes to review, as it does when GenerateImages renders the last of them.
         """
 
     @_abc_1.abstractmethod
