@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+import psycopg
 import pytest
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
@@ -14,6 +15,8 @@ from tests.factories.planner import make_cluster, make_idea
 from tests.factories.tasks import insert_tasks, insert_taxonomy_term, make_task, tasks_stub
 from tests.rich import expect_error
 from writer_service.db.database import Database
+from writer_service.db.driver_reads import libpq_conninfo
+from writer_service.services.tasks import TASK_LIST
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -216,3 +219,29 @@ async def test_list_tasks_narrows_to_a_site_and_never_shows_another_account(
     assert [t.id for t in narrowed.tasks] == [there.id]
     by_header = await tasks_stub(channel).ListTasks(tasks_pb2.ListTasksRequest(), metadata=second.metadata())
     assert [t.id for t in by_header.tasks] == [there.id]
+
+
+@pytest.mark.parametrize("order_by", [f"{field} {direction}".strip() for field in TASK_LIST.order_fields
+                                      for direction in ("", "desc")])
+async def test_every_order_of_a_sector_is_served_by_an_index_on_both_pages(
+    channel: Channel, db: Database, tenants: TenantFactory, order_by: str
+) -> None:
+    if db.driver_reads is None:
+        pytest.skip("the plans are PostgreSQL's")
+    owner = await tenants.account()
+    cluster = await make_cluster(channel, owner)
+    await insert_tasks(db, owner, cluster_id=cluster.id, count=3)
+    ran: list[tuple[str, dict[str, object]]] = []
+    db.driver_reads.trace = lambda statement, parameters: ran.append((statement, parameters))
+    try:
+        first = await listed(channel, owner, order_by=order_by, page_size=2)
+        await listed(channel, owner, order_by=order_by, page_size=2, page_token=first.next_page_token)
+    finally:
+        db.driver_reads.trace = None
+    assert len(ran) == 2
+    with psycopg.connect(libpq_conninfo(db.engine.url.render_as_string(hide_password=False))) as connection:
+        connection.execute("SET enable_seqscan = off")  # what a large table would make of it
+        for statement, parameters in ran:
+            plan = "\n".join(row[0] for row in connection.execute(f"EXPLAIN {statement}", parameters))
+            assert "Sort" not in plan, plan
+            assert "tasks_account_site_sector" in plan, plan

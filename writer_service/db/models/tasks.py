@@ -32,13 +32,17 @@ class Task(IdMixin, TenantMixin, TimestampMixin, SoftDeleteMixin, VersionMixin, 
         one_of("content_type", CONTENT_TYPES),
         one_of("content_structure", CONTENT_STRUCTURES),
         # ListTasks' keyset pages: the default order (create_time desc) in a site and in a sector,
-        # and the other common ones, most recently changed and by title, in a sector (x-sector-id).
+        # and every other order ListTasks takes (update_time, title, status, word_count) in a sector
+        # (x-sector-id).
         Index("ix_tasks_account_site_create_time_id", "account_id", "site_id", "create_time", "id"),
         Index("ix_tasks_account_site_sector_create_time_id", "account_id", "site_id", "sector_id", "create_time",
               "id"),
         Index("ix_tasks_account_site_sector_update_time_id", "account_id", "site_id", "sector_id", "update_time",
               "id"),
         Index("ix_tasks_account_site_sector_title_id", "account_id", "site_id", "sector_id", "title", "id"),
+        Index("ix_tasks_account_site_sector_status_id", "account_id", "site_id", "sector_id", "status", "id"),
+        Index("ix_tasks_account_site_sector_word_count_id", "account_id", "site_id", "sector_id", "word_count",
+              "id"),
         account_column_index("tasks", "status"),
         Index("ix_tasks_cluster_id", "cluster_id"),
     )
