@@ -120,6 +120,7 @@ async def serve(settings: Settings) -> None:
     """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
     writer, port = await create_server(settings)
     await writer.server.start()
+    writer.runtime.automation.keep_runs()
     if isinstance(writer.runtime.dispatcher, InProcessDispatcher):
         recovered = await writer.runtime.dispatcher.recover()
         if recovered:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from writer_service.db.base import Base, Id, IdMixin, TenantMixin, TimestampMixin, UtcDateTime, utcnow
@@ -21,6 +21,8 @@ class AutomationRun(IdMixin, TenantMixin, TimestampMixin, Base):
         one_of("state", AUTOMATION_RUN_STATES),
         *tenant_list_indexes("automation_runs"),
         account_column_index("automation_runs", "state"),
+        # The sweep of runs whose process stopped beating (services/automation/runs.py).
+        Index("ix_automation_runs_state_heartbeat_time", "state", "heartbeat_time"),
     )
 
     stage: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -39,3 +41,6 @@ class AutomationRun(IdMixin, TenantMixin, TimestampMixin, Base):
     )
     start_time: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
     end_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Kept current by the process driving a running run; a running run whose heartbeat has stopped
+    # lost its process (killed, crashed) and is swept to failed.
+    heartbeat_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

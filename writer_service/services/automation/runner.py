@@ -34,6 +34,11 @@ from writer_service.tenancy.context import TenantContext
 
 log = logging.getLogger("writer_service.automation")
 
+# A process beats for the runs it drives this often; a running run not beaten for STALE_AFTER_SECONDS
+# lost its process and is swept to failed by whichever server sweeps next.
+HEARTBEAT_SECONDS = 30.0
+STALE_AFTER_SECONDS = 120.0
+
 
 def _jobs_of(spec: JobStage) -> Callable[[RunContext], Awaitable[StageSummary]]:
     async def run(ctx: RunContext) -> StageSummary:
@@ -55,6 +60,25 @@ class Automation:
     def __init__(self, gen: Generation) -> None:
         self.gen = gen
         self._runs: dict[asyncio.Task[None], RunContext] = {}
+        self._keeper: asyncio.Task[None] | None = None
+
+    def keep_runs(self, *, every: float = HEARTBEAT_SECONDS, stale_after: float = STALE_AFTER_SECONDS) -> None:
+        """Start beating for this process's runs and sweeping the runs of processes gone, every
+        `every` seconds, until close(). The first sweep is now: runs a killed server left running end."""
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep(every, stale_after), name="automation-run-keeper")
+
+    async def _keep(self, every: float, stale_after: float) -> None:
+        while True:
+            try:
+                await runs.beat(self.gen.db, [ctx.run_id for ctx in self._runs.values()])
+                swept = await runs.sweep_stale(self.gen.db, stale_after=stale_after)
+                if swept:
+                    log.warning("automation runs %s ended as failed: their process stopped (no heartbeat for "
+                                "%.0f s)", swept, stale_after)
+            except Exception:  # noqa: BLE001 - a database hiccup; the next round tries again
+                log.exception("automation run heartbeat or sweep failed")
+            await asyncio.sleep(every)
 
     async def run(self, tenant: TenantContext, *, stage: int, site_id: int = 0, sector_id: int = 0,
                   max_items: int = 0, cluster_id: int = 0, request_id: str = "") -> AsyncIterator[Event]:
@@ -89,6 +113,10 @@ class Automation:
     async def close(self, grace: float) -> None:
         """Shutting down: stop every run at its next item boundary and give them `grace` seconds to
         end; a run still going then is cut off and recorded as cancelled."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+            self._keeper = None
         for ctx in self._runs.values():
             ctx.stop.set()
         if not self._runs:

@@ -6,7 +6,9 @@ run's id (every job the run asks for carries it, and so does every AI call of th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ScalarSelect, func, select, update
@@ -19,6 +21,7 @@ from writer_service.domain.errors import InvalidArgument
 from writer_service.domain.vocabulary import AUTOMATION_RUN_STATES
 from writer_service.services.automation.events import (
     CONTENT_GENERATION,
+    FAILED,
     IMAGE_GENERATION,
     IMAGE_PROMPTS,
     PIPELINE,
@@ -100,8 +103,10 @@ async def start_run(db: Database, tenant: TenantContext, *, stage: int, site_id:
         place = await resolve_placement(session, tenant, site_id=site_id, sector_id=sector_id)
         if limits.cluster_id:
             await get_scoped(session, Cluster, limits.cluster_id, narrowed(tenant, place))
+        now = utcnow()
         run = AutomationRun(account_id=place.account_id, site_id=place.site_id, sector_id=place.sector_id,
-                            stage=stage, state=RUNNING, created_by_user_id=tenant.user_id, start_time=utcnow())
+                            stage=stage, state=RUNNING, created_by_user_id=tenant.user_id, start_time=now,
+                            heartbeat_time=now)
         session.add(run)
         await session.flush()
         made.append(run)
@@ -159,6 +164,33 @@ async def end_run(db: Database, tenant: TenantContext, *, run_id: int, tally: Ta
     exhausted = (Exhausted(required=summary.credits_required, available=summary.credits_available)
                  if summary.credits_exhausted else None)
     await record_tally(db, tenant, run_id=run_id, tally=tally, state=summary.state, exhausted=exhausted)
+
+
+async def beat(db: Database, run_ids: Sequence[int]) -> None:
+    """The heartbeat of the running runs a process drives: it is alive and they are its."""
+    if not run_ids:
+        return
+    async with db.transaction() as session:
+        await session.execute(update(AutomationRun).where(AutomationRun.id.in_(list(run_ids)),
+                                                          AutomationRun.state == RUNNING)
+                              .values(heartbeat_time=utcnow()))
+
+
+async def sweep_stale(db: Database, *, stale_after: float) -> list[int]:
+    """End as failed every running run whose heartbeat stopped more than `stale_after` seconds ago:
+    the process driving it is gone (killed, crashed, its machine lost), and nothing else would end
+    it. Its tallies stay as it last saved them. Returns the ids swept."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_after)
+    async with db.transaction() as session:
+        swept = await session.scalars(
+            update(AutomationRun)
+            .where(AutomationRun.state == RUNNING,
+                   func.coalesce(AutomationRun.heartbeat_time, AutomationRun.start_time) < cutoff)
+            .values(state=FAILED, end_time=now)
+            .returning(AutomationRun.id)
+        )
+        return list(swept)
 
 
 def summary_of(run: AutomationRun) -> StageSummary:

@@ -71,7 +71,10 @@ class _AutomationRunStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Au
     AUTOMATION_RUN_STATE_SUCCEEDED: _AutomationRunState.ValueType  # 2
     """Went through every item it took (some may have failed: see items_failed) ("succeeded")."""
     AUTOMATION_RUN_STATE_FAILED: _AutomationRunState.ValueType  # 3
-    """Stopped early: credits exhausted, or an error of the run itself ("failed")."""
+    """Stopped early: credits exhausted, an error of the run itself, or the server driving it went
+    away without ending it (killed, crashed: no heartbeat for two minutes; the counts are those it
+    last saved) ("failed").
+    """
     AUTOMATION_RUN_STATE_CANCELLED: _AutomationRunState.ValueType  # 4
     """The caller cancelled the call ("cancelled")."""
 
@@ -85,7 +88,10 @@ AUTOMATION_RUN_STATE_RUNNING: AutomationRunState.ValueType  # 1
 AUTOMATION_RUN_STATE_SUCCEEDED: AutomationRunState.ValueType  # 2
 """Went through every item it took (some may have failed: see items_failed) ("succeeded")."""
 AUTOMATION_RUN_STATE_FAILED: AutomationRunState.ValueType  # 3
-"""Stopped early: credits exhausted, or an error of the run itself ("failed")."""
+"""Stopped early: credits exhausted, an error of the run itself, or the server driving it went
+away without ending it (killed, crashed: no heartbeat for two minutes; the counts are those it
+last saved) ("failed").
+"""
 AUTOMATION_RUN_STATE_CANCELLED: AutomationRunState.ValueType  # 4
 """The caller cancelled the call ("cancelled")."""
 Global___AutomationRunState: _TypeAlias = AutomationRunState  # noqa: Y015
