@@ -13,7 +13,7 @@ from typing import Any
 
 from writer_service.config import Settings
 from writer_service.db.database import Database
-from writer_service.domain.errors import DomainError
+from writer_service.domain.errors import DomainError, InvalidArgument
 from writer_service.domain.vocabulary import USER_ROLES
 from writer_service.services import accounts
 
@@ -104,6 +104,8 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
     if not prepare_database(settings):
         return 2
     action: Callable[[Database, argparse.Namespace], Awaitable[dict[str, Any]]] = args.admin_action
+
+    args.settings = settings
 
     async def run() -> dict[str, Any]:
         db = Database.from_url(settings.resolved_database_url(), pool_size=2)
@@ -214,7 +216,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount", type=int, required=True)
     p.add_argument("--description", default="")
     p.set_defaults(admin_action=_add_credits)
+
+    p = actions.add_parser("sweep-media", help="remove media files no image refers to (left by a process that died)")
+    p.add_argument("--older-than-hours", type=float, default=24.0,
+                   help="only files last written this long ago (default 24; writes in flight take seconds)")
+    p.add_argument("--dry-run", action="store_true", help="count them, remove nothing")
+    p.set_defaults(admin_action=_sweep_media)
     return parser
+
+
+async def _sweep_media(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    from writer_service.services.media_sweep import sweep_media
+    from writer_service.storage.local import LocalMediaStorage
+
+    if args.older_than_hours < 1:
+        raise InvalidArgument.of("--older-than-hours", "must be at least 1: a newer file may be a write in flight")
+    storage = LocalMediaStorage(args.settings.resolved_media_root())
+    swept = await sweep_media(db, storage, older_than_seconds=args.older_than_hours * 3600, dry_run=args.dry_run)
+    return asdict(swept)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,6 +167,32 @@ class LocalMediaStorage:
         path = self.path_of(key)
         await asyncio.to_thread(functools.partial(path.unlink, missing_ok=True))
 
+    async def files_before(self, prefix: str, cutoff: float) -> list[tuple[str, int]]:
+        """(key, size) of every regular file under `prefix` (a key, or STAGING_DIR) last modified
+        before `cutoff` (a Unix time). Symlinks are not followed."""
+        if prefix != STAGING_DIR:
+            check_key(prefix)
+        top = self.root / prefix
+
+        def walk() -> list[tuple[str, int]]:
+            found: list[tuple[str, int]] = []
+            for directory, _dirs, names in os.walk(top):
+                for name in names:
+                    path = Path(directory) / name
+                    facts = path.lstat()
+                    if stat.S_ISREG(facts.st_mode) and facts.st_mtime < cutoff:
+                        found.append((path.relative_to(self.root).as_posix(), facts.st_size))
+            return found
+
+        return await asyncio.to_thread(walk)
+
+    async def discard(self, key: str) -> None:
+        """Remove a file found by files_before, the staging area's included (nothing when gone)."""
+        path = self.root / key
+        if path.resolve() == self.root or not path.resolve().is_relative_to(self.root):
+            raise UnsafeKey(f"media key leaves the media root: {key!r}")
+        await asyncio.to_thread(functools.partial(path.unlink, missing_ok=True))
+
     async def exists(self, key: str) -> bool:
         """Whether a regular file is stored under `key`."""
         path = self.path_of(key)
