@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Select, Text, bindparam, cast, func, select, text
+from sqlalchemy import Integer, Select, Text, bindparam, cast, func, select, text
 
 from writer_service.db.base import UtcDateTime
 from writer_service.db.database import Database
@@ -99,6 +99,11 @@ async def test_a_hot_read_keeps_the_statements_own_values(db: Database) -> None:
     numbers = select(func.abs(bindparam("n")).label("n")).limit(1)
     rows = await db.fetch(numbers, {"n": -3})
     assert (rows.columns, rows.rows) == (("n",), [(3,)])
+
+
+async def test_a_hot_read_takes_values_by_their_bind_names_even_when_the_sql_escapes_them(db: Database) -> None:
+    odd = select(func.abs(bindparam("n.x(1)", type_=Integer)).label("n"))
+    assert (await db.fetch(odd, {"n.x(1)": -4})).rows == [(4,)]
 
 
 async def test_a_driver_read_refuses_what_it_cannot_run(db: Database) -> None:

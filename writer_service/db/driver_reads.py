@@ -49,10 +49,13 @@ class CompiledRead:
     bind_processors: dict[str, Processor]
     keys: tuple[str, ...]
     types: tuple[Any, ...]
+    escaped: dict[str, str] = field(default_factory=dict)  # bind name -> its name in the SQL text
     result_processors: list[tuple[int, Processor]] | None = None
 
     def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Every parameter of the SQL text: the statement's own values and the caller's."""
+        if self.escaped:
+            values = {self.escaped.get(name, name): value for name, value in values.items()}
         params = {**self.defaults, **values}
         for name, process in self.bind_processors.items():
             if params.get(name) is not None:
@@ -77,6 +80,7 @@ def compile_read(stmt: Select[Any], dialect: Dialect) -> CompiledRead:
             processors[key] = process
     keys = tuple(stmt.selected_columns.keys())  # distinct: a second "id" is "id_1"
     return CompiledRead(sql=compiled.string, defaults=defaults, bind_processors=processors, keys=keys,
+                        escaped=dict(escaped or {}),
                         types=tuple(column.type for column in stmt.selected_columns))
 
 
