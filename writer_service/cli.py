@@ -50,9 +50,16 @@ def prepare_database(settings: Settings) -> bool:
 
     from writer_service.db.migrate import schema_behind
 
+    # Reading the revision makes Alembic announce its context at INFO on every start: not news.
+    announcer = logging.getLogger("alembic.runtime.migration")
     try:
         migrate_if_embedded(settings)
-        behind = schema_behind(settings.resolved_database_url())
+        level = announcer.level
+        announcer.setLevel(logging.WARNING)
+        try:
+            behind = schema_behind(settings.resolved_database_url())
+        finally:
+            announcer.setLevel(level)
     except OperationalError as error:
         _refuse("DATABASE_UNAVAILABLE", f"cannot reach the database: {str(error.orig or error).strip()}")
         return False
