@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,13 +101,7 @@ class Rows:
     """The rows of a hot read, fetched: the names of the columns, and each row's values in their order."""
 
     columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
+    rows: list[tuple[Any, ...]]
 
     def dicts(self) -> list[dict[str, Any]]:
         """Each row as a dict of its columns."""

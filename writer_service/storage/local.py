@@ -188,8 +188,9 @@ class LocalMediaStorage:
 
     async def discard(self, key: str) -> None:
         """Remove a file found by files_before, the staging area's included (nothing when gone)."""
-        path = self.root / key
-        if path.resolve() == self.root or not path.resolve().is_relative_to(self.root):
+        path = self.root / key  # the entry itself, not what a symlink points at
+        resolved = path.resolve()
+        if resolved == self.root or not resolved.is_relative_to(self.root):
             raise UnsafeKey(f"media key leaves the media root: {key!r}")
         await asyncio.to_thread(functools.partial(path.unlink, missing_ok=True))
 
