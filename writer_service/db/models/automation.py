@@ -41,6 +41,7 @@ class AutomationRun(IdMixin, TenantMixin, TimestampMixin, Base):
     )
     start_time: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utcnow)
     end_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    # Kept current by the process driving a running run; a running run whose heartbeat has stopped
-    # lost its process (killed, crashed) and is swept to failed.
+    # Kept current by the process driving a running run (NULL until its first beat, when the start
+    # time stands for it); a running run whose heartbeat has stopped lost its process (killed,
+    # crashed) and is swept to failed.
     heartbeat_time: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -103,10 +103,8 @@ async def start_run(db: Database, tenant: TenantContext, *, stage: int, site_id:
         place = await resolve_placement(session, tenant, site_id=site_id, sector_id=sector_id)
         if limits.cluster_id:
             await get_scoped(session, Cluster, limits.cluster_id, narrowed(tenant, place))
-        now = utcnow()
         run = AutomationRun(account_id=place.account_id, site_id=place.site_id, sector_id=place.sector_id,
-                            stage=stage, state=RUNNING, created_by_user_id=tenant.user_id, start_time=now,
-                            heartbeat_time=now)
+                            stage=stage, state=RUNNING, created_by_user_id=tenant.user_id, start_time=utcnow())
         session.add(run)
         await session.flush()
         made.append(run)
@@ -177,9 +175,9 @@ async def beat(db: Database, run_ids: Sequence[int]) -> None:
 
 
 async def sweep_stale(db: Database, *, stale_after: float) -> list[int]:
-    """End as failed every running run whose heartbeat stopped more than `stale_after` seconds ago:
-    the process driving it is gone (killed, crashed, its machine lost), and nothing else would end
-    it. Its tallies stay as it last saved them. Returns the ids swept."""
+    """End as failed every running run whose heartbeat (its start, before the first beat) is more than
+    `stale_after` seconds old: the process driving it is gone (killed, crashed, its machine lost), and
+    nothing else would end it. Its tallies stay as it last saved them. Returns the ids swept."""
     now = utcnow()
     cutoff = now - timedelta(seconds=stale_after)
     async with db.transaction() as session:
