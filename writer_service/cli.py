@@ -13,7 +13,7 @@ from typing import Any
 
 from writer_service.config import Settings
 from writer_service.db.database import Database
-from writer_service.domain.errors import DomainError, InvalidArgument
+from writer_service.domain.errors import DomainError
 from writer_service.domain.vocabulary import USER_ROLES
 from writer_service.services import accounts
 
@@ -236,8 +236,6 @@ async def _sweep_media(db: Database, args: argparse.Namespace) -> dict[str, Any]
     from writer_service.services.media_sweep import sweep_media
     from writer_service.storage.local import LocalMediaStorage
 
-    if args.older_than_hours < 1:
-        raise InvalidArgument.of("--older-than-hours", "must be at least 1: a newer file may be a write in flight")
     storage = LocalMediaStorage(args.settings.resolved_media_root())
     swept = await sweep_media(db, storage, older_than_seconds=args.older_than_hours * 3600, dry_run=args.dry_run)
     return asdict(swept)

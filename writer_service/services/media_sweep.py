@@ -17,10 +17,12 @@ from sqlalchemy import select
 
 from writer_service.db.database import Database
 from writer_service.db.models import Image
+from writer_service.domain.errors import InvalidArgument
 from writer_service.storage.local import STAGING_DIR, LocalMediaStorage
 
 IMAGES_PREFIX = "images"
 BATCH = 1000
+MIN_AGE_SECONDS = 3600.0  # a younger file may be a write in flight
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,10 @@ async def _referenced(db: Database, keys: Iterable[str]) -> set[str]:
 async def sweep_media(db: Database, storage: LocalMediaStorage, *, older_than_seconds: float,
                       dry_run: bool = False) -> MediaSweep:
     """Remove the image files no image row names and the staged parts, last written more than
-    `older_than_seconds` ago; with `dry_run`, only count them."""
+    `older_than_seconds` (at least MIN_AGE_SECONDS) ago; with `dry_run`, only count them."""
+    if older_than_seconds < MIN_AGE_SECONDS:
+        raise InvalidArgument.of("older_than", f"must be at least {MIN_AGE_SECONDS / 3600:g} hour: a newer file "
+                                               "may be a write in flight")
     cutoff = time.time() - older_than_seconds
     images = await storage.files_before(IMAGES_PREFIX, cutoff)
     named = await _referenced(db, (key for key, _size in images))
