@@ -26,6 +26,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from writer_service.db.driver_reads import libpq_conninfo
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_URL_ENV = "WRITER_BENCH_POSTGRES_URL"
@@ -36,18 +38,13 @@ def postgres_admin_url() -> str:
     return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_ADMIN_URL
 
 
-def libpq(url: str) -> str:
-    """A SQLAlchemy URL as the plain postgresql:// URI psycopg takes."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @contextmanager
 def throwaway_database(admin_url: str) -> Iterator[str]:
     """Create writer_bench_<hex>, migrate it to head, yield its URL, drop it afterwards."""
     from writer_service.db.migrate import upgrade
 
     name = f"writer_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
+    with psycopg.connect(libpq_conninfo(admin_url), autocommit=True, connect_timeout=5) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
     try:
@@ -55,7 +52,7 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
         upgrade(rendered)
         yield rendered
     finally:
-        with psycopg.connect(libpq(admin_url), autocommit=True, connect_timeout=5) as connection:
+        with psycopg.connect(libpq_conninfo(admin_url), autocommit=True, connect_timeout=5) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 

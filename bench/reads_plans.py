@@ -8,9 +8,9 @@ from typing import Any
 
 import psycopg
 
-from bench.common import libpq
 from bench.tasks_seed import Seeded
 from writer_service.db.database import Database
+from writer_service.db.driver_reads import libpq_conninfo
 from writer_service.services import tasks
 from writer_service.services.listing import ListQuery
 
@@ -36,7 +36,7 @@ def page_plans(url: str, seeded: Seeded, deep_token: str, page_size: int) -> str
     pages = {"first page": ListQuery(page_size=page_size),
              "deep page": ListQuery(page_size=page_size, page_token=deep_token)}
     lines = []
-    with psycopg.connect(libpq(url)) as connection:
+    with psycopg.connect(libpq_conninfo(url)) as connection:
         for label, (statement, parameters) in asyncio.run(_statements(url, seeded, pages)).items():
             plan = [row[0].strip() for row in connection.execute("EXPLAIN (ANALYZE) " + statement, parameters)]
             scan = next((line for line in plan if " on tasks" in line), "no scan of tasks?")

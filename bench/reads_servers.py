@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench.common import PROJECT_ROOT, free_port, libpq
+from bench.common import PROJECT_ROOT, free_port
+from writer_service.db.driver_reads import libpq_conninfo
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -59,8 +60,8 @@ def writer_server(database_url: str) -> Iterator[str]:
 def raw_server(database_url: str, pool_size: int) -> Iterator[str]:
     """The raw psycopg baseline, in a process; yields its address."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.raw_tasks_server", "--dsn", libpq(database_url), "--port", str(port),
-            "--pool", str(pool_size)]
+    argv = [sys.executable, "-m", "bench.raw_tasks_server", "--dsn", libpq_conninfo(database_url),
+            "--port", str(port), "--pool", str(pool_size)]
     with _process(argv, dict(os.environ)):
         asyncio.run(wait_ready(f"127.0.0.1:{port}", health=False))
         yield f"127.0.0.1:{port}"

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from bench.common import libpq
 from writer_service.db.database import Database
+from writer_service.db.driver_reads import libpq_conninfo
 from writer_service.services import accounts, listing
 from writer_service.tenancy.context import Principal, TenantContext
 
@@ -92,7 +92,7 @@ def seed(url: str, tasks: int, *, log: bool = True) -> Seeded:
     """One bootstrapped tenant with CLUSTERS clusters and `tasks` tasks, analysed."""
     began = time.perf_counter()
     made = asyncio.run(_bootstrap(url))
-    with psycopg.connect(libpq(url)) as connection:
+    with psycopg.connect(libpq_conninfo(url)) as connection:
         # The rows are built valid: skip the per-row foreign-key triggers (superuser, this session only).
         connection.execute("SET session_replication_role = replica")
         now = datetime.now(UTC)
@@ -118,7 +118,7 @@ def seed(url: str, tasks: int, *, log: bool = True) -> Seeded:
         connection.commit()
         first, last = connection.execute("SELECT min(id), max(id) FROM tasks").fetchone() or (0, 0)
     copied = time.perf_counter()
-    with psycopg.connect(libpq(url), autocommit=True) as connection:
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as connection:
         connection.execute("VACUUM (ANALYZE) tasks")
         connection.execute("VACUUM (ANALYZE) clusters")
     if log:
@@ -132,7 +132,7 @@ def seed(url: str, tasks: int, *, log: bool = True) -> Seeded:
 def deep_page_token(url: str, seeded: Seeded, depth: int) -> str:
     """The ListTasks page token that starts after the `depth`-th task of the default order, built
     the way the service builds its tokens (the fingerprint of the same query and tenant)."""
-    with psycopg.connect(libpq(url)) as connection:
+    with psycopg.connect(libpq_conninfo(url)) as connection:
         row = connection.execute(
             "SELECT create_time, id FROM tasks WHERE account_id = %s AND site_id = %s AND sector_id = %s "
             "AND delete_time IS NULL ORDER BY create_time DESC, id DESC OFFSET %s LIMIT 1",
