@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import psycopg
@@ -95,7 +96,7 @@ def running(argv: Sequence[str], *, env: dict[str, str], log_path: Path,
                 process.wait(timeout=10)
 
 
-def wait_serving(address: str, process: subprocess.Popen[bytes], *, timeout: float = 60.0) -> None:
+def wait_serving(address: str, process: subprocess.Popen[Any], *, timeout: float = 60.0) -> None:
     """Block until the server's health service says SERVING (or fail if the process died)."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.common import free_port, wait_serving
 from igny8.writer.v1 import common_pb2, planner_pb2, planner_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def grpcurl_path() -> str:
@@ -72,21 +64,6 @@ class ServerProcess:
         return self.log_path.read_text()
 
 
-def wait_serving(address: str, timeout: float = 60.0) -> None:
-    """Block until the health service says SERVING."""
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            try:
-                answer = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                time.sleep(0.2)
-    raise AssertionError(f"server at {address} did not become SERVING")
-
-
 @contextmanager
 def running_server(env: dict[str, str], log_path: Path) -> Iterator[ServerProcess]:
     """Start `python server.py` with `env`; SIGTERM and wait for it on the way out."""
@@ -95,7 +72,7 @@ def running_server(env: dict[str, str], log_path: Path) -> Iterator[ServerProces
         process = subprocess.Popen([sys.executable, "server.py"], env=env, cwd=PROJECT_ROOT, stdout=log,
                                    stderr=subprocess.STDOUT, text=True)
     try:
-        wait_serving(address)
+        wait_serving(address, process)
         yield ServerProcess(process=process, address=address, log_path=log_path)
     finally:
         if process.poll() is None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.process import PROJECT_ROOT, cli, free_port, service_env
+from bench.common import free_port
+from tests.e2e.process import PROJECT_ROOT, cli, service_env
 
 pytestmark = pytest.mark.e2e
 
